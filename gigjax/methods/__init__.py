@@ -1,0 +1,3 @@
+"""Every explanation method; importing this package fills the registry."""
+
+from gigjax.methods import gradcam  # noqa: F401

@@ -1,0 +1,161 @@
+"""The probe: everything a gradient-based explainer needs, from one forward and one backward pass.
+
+``probe(model, x, targets, layers)`` runs the model once, records the activation A of each named
+layer, and differentiates each image's target score S once, giving ∂S/∂A at every layer and ∂S/∂x
+at the input. Layers are Flax module paths (``"head"``, ``"blocks_15/project"``, ``"layer4/2"``;
+torch-style dots are accepted too), located with ``flax.linen.intercept_methods``, so the probe works
+on any linen classifier, including a user's own, without changing its code.
+
+How the layer gradient is taken: the output of each probed module is replaced by ``A + δ`` with
+δ = 0, and the gradient is taken with respect to δ — exactly ∂S/∂A. The scores of a batch are
+summed before differentiating; BatchNorm runs on running statistics, so images never interact and
+each image's gradient is its own.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Sequence
+
+import flax.linen as nn
+import flax.struct
+import jax
+import jax.numpy as jnp
+
+from gigjax.errors import GigjaxError
+from gigjax.models import Model
+from gigjax.targets import Targets, target_scores
+
+
+@flax.struct.dataclass
+class ProbeResult:
+    """What one forward+backward pass yields (B images, layer l of shape (B, h_l, w_l, K_l)).
+
+    Attributes:
+      logits: (B, num_classes) pre-softmax logits.
+      scores: (B,) the differentiated target score of each image.
+      classes: (B,) int32 target classes (−1 where a targets callable returned scores).
+      activations: {layer: A} at the requested layers.
+      gradients: {layer: ∂S/∂A}, same shapes.
+      input_gradient: (B, H, W, C) ∂S/∂x, or ``None`` when not requested.
+    """
+
+    logits: jax.Array
+    scores: jax.Array
+    classes: jax.Array
+    activations: dict
+    gradients: dict
+    input_gradient: jax.Array | None
+
+
+def _path(module: nn.Module) -> str:
+    return "/".join(module.path)
+
+
+def _traced_forward(model: Model, x: jax.Array, layers: Sequence[str], deltas: dict | None):
+    """Runs the model, returning (logits, {layer: activation}); adds ``deltas[layer]`` when given."""
+    wanted = set(layers)
+    acts: dict[str, jax.Array] = {}
+
+    def interceptor(next_fun, args, kwargs, context):
+        out = next_fun(*args, **kwargs)
+        if context.method_name != "__call__":
+            return out
+        path = _path(context.module)
+        if path in wanted:
+            if path in acts:
+                raise GigjaxError(f"layer {path!r} is called more than once per forward pass; "
+                                  f"probe a layer that runs once")
+            if not isinstance(out, jax.Array):
+                raise GigjaxError(f"layer {path!r} returns {type(out).__name__}, not an array")
+            if deltas is not None:
+                out = out + deltas[path]
+            acts[path] = out
+        return out
+
+    with nn.intercept_methods(interceptor):
+        logits = model.logits(x)
+    return logits, acts
+
+
+def list_layers(model: Model, x: jax.Array | None = None) -> dict[str, tuple[int, ...]]:
+    """Every probe-able layer path of ``model`` with its output shape (for an input like ``x``)."""
+    if x is None:
+        x = jax.ShapeDtypeStruct((1, *model.card.input_size, 3), jnp.float32)
+    found: dict[str, tuple[int, ...]] = {}
+
+    def interceptor(next_fun, args, kwargs, context):
+        out = next_fun(*args, **kwargs)
+        if context.method_name == "__call__" and context.module.path and hasattr(out, "shape"):
+            found.setdefault(_path(context.module), tuple(out.shape))
+        return out
+
+    def run(model, x):
+        with nn.intercept_methods(interceptor):
+            return model.logits(x)
+
+    jax.eval_shape(run, model, x)
+    return found
+
+
+def resolve_layers(model: Model, layers: str | Sequence[str] | None, x: jax.Array | None = None) -> tuple[str, ...]:
+    """Normalises layer names (``None`` → the card's CAM layer; dots → slashes) and checks they exist."""
+    if layers is None:
+        layers = (model.card.cam_layer,)
+    elif isinstance(layers, str):
+        layers = (layers,)
+    layers = tuple(layers)
+    if not layers:
+        raise GigjaxError("no layer given")
+    known = list_layers(model, x)
+    out = []
+    for layer in layers:
+        if not isinstance(layer, str):
+            raise GigjaxError(f"a layer is named by a string path, got {layer!r}")
+        name = layer if layer in known else layer.replace(".", "/")
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise GigjaxError(f"unknown layer {layer!r} for {model.card.name}{hint} "
+                              f"(listed layers: {', '.join(model.card.layers)})")
+        if name in out:
+            raise GigjaxError(f"layer {layer!r} is given twice")
+        out.append(name)
+    return tuple(out)
+
+
+def probe(model: Model, x: jax.Array, targets: Targets = None, layers: Sequence[str] = (), *,
+          input_gradient: bool = True) -> ProbeResult:
+    """One forward + one backward pass. Pure; composes with ``jax.jit`` and ``jax.vmap``.
+
+    Args:
+      model: a :class:`gigjax.models.Model`.
+      x: (B, H, W, C) normalised input.
+      targets: see :mod:`gigjax.targets`.
+      layers: layer paths to probe (already resolved by :func:`resolve_layers`, or exact paths).
+      input_gradient: also return ∂S/∂x (skipping it lets XLA stop the backward pass at the
+        shallowest probed layer).
+
+    Returns:
+      A :class:`ProbeResult`.
+    """
+    layers = tuple(layers)
+    _, act_shapes = jax.eval_shape(lambda m, v: _traced_forward(m, v, layers, None), model, x)
+    missing = [l for l in layers if l not in act_shapes]
+    if missing:
+        raise GigjaxError(f"unknown layer(s) {missing} for {model.card.name}; see gigjax.list_layers(model)")
+    deltas = {l: jnp.zeros(s.shape, s.dtype) for l, s in act_shapes.items()}
+
+    def total_score(deltas, x):
+        logits, acts = _traced_forward(model, x, layers, deltas)
+        scores, classes = target_scores(targets, logits)
+        return jnp.sum(scores), (logits, scores, classes, acts)
+
+    if input_gradient:
+        (grad_layers, grad_x), (logits, scores, classes, acts) = jax.grad(
+            total_score, argnums=(0, 1), has_aux=True)(deltas, x)
+    else:
+        grad_layers, (logits, scores, classes, acts) = jax.grad(total_score, has_aux=True)(deltas, x)
+        grad_x = None
+    return ProbeResult(logits=logits, scores=scores, classes=classes, activations=acts,
+                       gradients=grad_layers, input_gradient=grad_x)

@@ -1,0 +1,74 @@
+"""Which score each image is explained for.
+
+``targets`` may be:
+
+* ``None`` — the predicted class (argmax of the logits) of each image;
+* an ``int`` — the same class for every image;
+* an int array of length B — one class per image (any other length is an error);
+* a callable on the logits ``(B, C) → (B,)``: an integer result is taken as class indices, a float
+  result as the scores to explain themselves (e.g. the log-sum-exp of several classes' logits).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gigjax.errors import GigjaxError
+from gigjax.validation import is_concrete
+
+Targets = Union[None, int, np.ndarray, jax.Array, Callable[[jax.Array], jax.Array]]
+
+
+def check_targets(targets: Targets, batch: int, num_classes: int | None = None) -> Targets:
+    """Validates ``targets`` against the batch size (and class count) before any computation."""
+    if targets is None or callable(targets):
+        return targets
+    if isinstance(targets, bool):
+        raise GigjaxError(f"targets must be None, an int, an int array of length B or a callable; got {targets!r}")
+    if isinstance(targets, (int, np.integer)):
+        _check_range(np.asarray(targets), num_classes)
+        return int(targets)
+    arr = targets if isinstance(targets, jax.Array) else np.asarray(targets)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise GigjaxError(f"targets must hold integer class indices, got dtype {arr.dtype}")
+    if arr.ndim == 0:
+        if is_concrete(arr):
+            _check_range(arr, num_classes)
+        return arr
+    if arr.ndim != 1 or arr.shape[0] != batch:
+        raise GigjaxError(f"targets has shape {tuple(arr.shape)} but the batch holds {batch} images: "
+                          f"give one class per image, a single int, None or a callable")
+    if is_concrete(arr):
+        _check_range(arr, num_classes)
+    return arr
+
+
+def _check_range(arr: np.ndarray, num_classes: int | None) -> None:
+    arr = np.asarray(arr)
+    if num_classes is not None and arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+        raise GigjaxError(f"target class {int(arr.min() if arr.min() < 0 else arr.max())} is out of range "
+                          f"0..{num_classes - 1}")
+
+
+def target_scores(targets: Targets, logits: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(B, C) logits → (scores (B,), classes (B,) int32). ``classes`` is −1 where a callable gave scores."""
+    batch = logits.shape[0]
+    if callable(targets):
+        out = targets(logits)
+        if getattr(out, "shape", None) != (batch,):
+            raise GigjaxError(f"a targets callable must map logits {tuple(logits.shape)} to shape ({batch},), "
+                              f"got {getattr(out, 'shape', type(out).__name__)}")
+        if jnp.issubdtype(out.dtype, jnp.integer):
+            classes = out.astype(jnp.int32)
+        else:
+            return out, jnp.full((batch,), -1, jnp.int32)
+    elif targets is None:
+        classes = jnp.argmax(jax.lax.stop_gradient(logits), axis=-1).astype(jnp.int32)
+    else:
+        classes = jnp.broadcast_to(jnp.asarray(targets, jnp.int32), (batch,))
+    scores = jnp.take_along_axis(logits, classes[:, None], axis=1)[:, 0]
+    return scores, classes

@@ -1,0 +1,95 @@
+"""Turn a PyTorch-layout state dict into Flax variables for a zoo architecture.
+
+Each architecture supplies a *name map*: a function from a torch parameter name to
+``(collection, flax_path)`` or ``None`` (entry to ignore, e.g. ``num_batches_tracked``). Tensors are
+re-laid-out by their role, read off the Flax leaf name:
+
+* ``kernel`` of rank 4: torch OIHW → Flax HWIO, ``transpose(2, 3, 1, 0)`` (a depthwise ``(C, 1, k, k)``
+  becomes ``(k, k, 1, C)``);
+* ``kernel`` of rank 2: ``torch.nn.Linear`` weight (out, in) → Dense kernel (in, out);
+* everything else (biases, BatchNorm scale/bias/mean/var) is copied.
+
+The result is checked against the architecture's own variable shapes, so a checkpoint of another
+architecture, a truncated one, or one with missing layers is a clear :class:`WeightMismatchError`
+naming what does not fit, never a silent partial load.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import flax.traverse_util
+import numpy as np
+
+NameMap = Callable[[str], "tuple[str, tuple[str, ...]] | None"]
+
+
+class WeightMismatchError(ValueError):
+    """The weight file does not belong to the architecture it is loaded into."""
+
+
+def _to_flax_layout(leaf: str, value: np.ndarray) -> np.ndarray:
+    if leaf == "kernel" and value.ndim == 4:
+        return np.transpose(value, (2, 3, 1, 0))
+    if leaf == "kernel" and value.ndim == 2:
+        return np.transpose(value)
+    return value
+
+
+def torch_to_flax(state_dict: Mapping[str, np.ndarray], name_map: NameMap, expected_shapes, arch: str,
+                  source: str = "weight file") -> dict:
+    """Builds the nested Flax variables dict from a torch state dict.
+
+    Args:
+      state_dict: ``{torch_name: array}``.
+      name_map: the architecture's name map (see module docstring).
+      expected_shapes: the architecture's variables as a pytree of ``ShapeDtypeStruct`` (``jax.eval_shape``
+        of ``module.init``), used to check completeness and shapes.
+      arch: architecture name for error messages.
+      source: file name for error messages.
+
+    Raises:
+      WeightMismatchError: unknown, missing or mis-shaped entries.
+    """
+    expected = flax.traverse_util.flatten_dict(expected_shapes)
+    out: dict[tuple[str, ...], np.ndarray] = {}
+    unexpected, wrong_shape = [], []
+    for name, value in state_dict.items():
+        target = name_map(name)
+        if target is None:
+            continue
+        collection, path = target
+        key = (collection, *path)
+        if key not in expected:
+            unexpected.append(name)
+            continue
+        value = _to_flax_layout(path[-1], np.asarray(value))
+        if tuple(value.shape) != tuple(expected[key].shape):
+            wrong_shape.append(f"{name} {tuple(value.shape)} vs {tuple(expected[key].shape)}")
+            continue
+        out[key] = value.astype(expected[key].dtype)
+    missing = ["/".join(k) for k in expected if k not in out]
+    if unexpected or wrong_shape or missing:
+        parts = []
+        if wrong_shape:
+            parts.append(f"{len(wrong_shape)} tensors of the wrong shape (e.g. {', '.join(wrong_shape[:3])})")
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
+        raise WeightMismatchError(f"{source} is not a {arch} checkpoint: " + "; ".join(parts))
+    return flax.traverse_util.unflatten_dict(out)
+
+
+def flatten_paths(tree) -> dict:
+    """Nested dict → ``{"params/a/b/kernel": leaf}``."""
+    return {"/".join(k): v for k, v in flax.traverse_util.flatten_dict(tree).items()}
+
+
+def flatten_variables(variables) -> dict[str, np.ndarray]:
+    """Nested Flax variables → ``{"params/a/b/kernel": array}`` (for ``.npz`` caches)."""
+    return {k: np.asarray(v) for k, v in flatten_paths(variables).items()}
+
+
+def unflatten_variables(flat: Mapping[str, np.ndarray]) -> dict:
+    return flax.traverse_util.unflatten_dict({tuple(k.split("/")): v for k, v in flat.items()})

@@ -1,0 +1,104 @@
+"""Building blocks shared by the model zoo (Flax linen, NHWC, float32, inference-mode BatchNorm).
+
+Padding is always explicit: ``Conv2d`` takes symmetric torch-style padding, and
+:func:`tf_same_padding` reproduces TensorFlow's 'SAME' rule (which pads (0, 1) on a stride-2 3×3
+convolution of an even input) for the TF-ported EfficientNet-Lite. Flax's own ``padding='SAME'`` is
+never used, so a torchvision checkpoint gives torchvision's numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow 'SAME' padding (before, after) of one spatial axis of length ``size``."""
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _padding(x: jax.Array, kernel: Sequence[int], stride: int, padding) -> tuple[tuple[int, int], ...]:
+    if padding == "tf_same":
+        return tuple(tf_same_padding(x.shape[1 + i], kernel[i], stride) for i in range(2))
+    p = int(padding)
+    return ((p, p), (p, p))
+
+
+class Conv2d(nn.Module):
+    """A dense 2-D convolution; kernel HWIO (``torch OIHW.transpose(2, 3, 1, 0)``).
+
+    ``padding`` is an int (symmetric, like ``torch.nn.Conv2d``) or ``"tf_same"``.
+    """
+
+    features: int
+    kernel_size: int
+    stride: int = 1
+    padding: int | str = 0
+    use_bias: bool = False
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        k = self.kernel_size
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, k, x.shape[-1], self.features),
+                            jnp.float32)
+        y = jax.lax.conv_general_dilated(
+            x, kernel, window_strides=(self.stride, self.stride),
+            padding=_padding(x, (k, k), self.stride, self.padding),
+            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        if self.use_bias:
+            y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
+        return y
+
+
+class DepthwiseConv2d(nn.Module):
+    """Depthwise convolution (one k×k filter per channel), kernel ``(k, k, 1, C)`` as in Flax.
+
+    XLA's CPU backend runs grouped convolutions (``feature_group_count = C``) on a slow path, and
+    their gradients even slower. This module computes the algebraically identical sum of k²
+    shifted, channel-scaled copies of the padded input, Σ_ij w_ij ⊙ x[i::s, j::s], which XLA fuses
+    into a few elementwise passes forward and backward. Results equal ``lax.conv_general_dilated``
+    with ``feature_group_count=C`` to float32 rounding (see tests/models/test_layers.py).
+    """
+
+    kernel_size: int
+    stride: int = 1
+    padding: int | str = 0
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        k, s = self.kernel_size, self.stride
+        channels = x.shape[-1]
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, k, 1, channels), jnp.float32)
+        pads = _padding(x, (k, k), s, self.padding)
+        xp = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+        out_h = (xp.shape[1] - k) // s + 1
+        out_w = (xp.shape[2] - k) // s + 1
+        out = None
+        for i in range(k):
+            for j in range(k):
+                patch = jax.lax.slice(
+                    xp, (0, i, j, 0), (xp.shape[0], i + (out_h - 1) * s + 1, j + (out_w - 1) * s + 1, channels),
+                    (1, s, s, 1))
+                term = patch * kernel[i, j, 0]
+                out = term if out is None else out + term
+        return out
+
+
+def batch_norm(epsilon: float, name: str) -> nn.BatchNorm:
+    """Inference-mode BatchNorm (running statistics), so images in a batch never interact."""
+    return nn.BatchNorm(use_running_average=True, momentum=0.9, epsilon=epsilon, name=name)
+
+
+def relu6(x: jax.Array) -> jax.Array:
+    return jnp.clip(x, 0.0, 6.0)
+
+
+def global_average_pool(x: jax.Array) -> jax.Array:
+    """(B, H, W, C) → (B, C)."""
+    return jnp.mean(x, axis=(1, 2))

@@ -1,0 +1,91 @@
+"""``Model``: a pure Flax classifier bundled with its weights and card, as one JAX pytree.
+
+The variables are the pytree's leaves and the Flax module and card are static, so a ``Model`` can be
+passed straight into ``jax.jit``/``jax.vmap``'d functions without baking the weights into the
+compiled program as constants.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import flax.linen as nn
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gigjax.models.card import ModelCard
+
+
+@flax.struct.dataclass
+class Model:
+    """A classifier: ``logits = module.apply(variables, x)`` on normalised NHWC float32 input.
+
+    Attributes:
+      module: the Flax linen module (static).
+      variables: its variables (``{"params": ..., "batch_stats": ...}``), the pytree leaves.
+      card: the :class:`ModelCard` (static).
+    """
+
+    module: nn.Module = flax.struct.field(pytree_node=False)
+    variables: Any
+    card: ModelCard = flax.struct.field(pytree_node=False)
+
+    def logits(self, x: jax.Array) -> jax.Array:
+        """(B, H, W, 3) normalised input → (B, num_classes) pre-softmax logits. Pure and jit-able."""
+        return self.module.apply(self.variables, x)
+
+    def normalize(self, pixels: jax.Array) -> jax.Array:
+        """Pixel values in [0, 255] (any float or uint8 array, channels last) → network input."""
+        mean = jnp.asarray(self.card.mean, jnp.float32) * 255.0
+        std = jnp.asarray(self.card.std, jnp.float32) * 255.0
+        return (jnp.asarray(pixels, jnp.float32) - mean) / std
+
+    def denormalize(self, x: jax.Array) -> jax.Array:
+        """Network input → pixel values in [0, 255] (float, unclipped)."""
+        mean = jnp.asarray(self.card.mean, jnp.float32) * 255.0
+        std = jnp.asarray(self.card.std, jnp.float32) * 255.0
+        return jnp.asarray(x, jnp.float32) * std + mean
+
+    def black(self) -> jax.Array:
+        """The normalised value of a black pixel, (3,): ``(0 − mean)/std``, not 0."""
+        return self.normalize(jnp.zeros((3,), jnp.float32))
+
+    def preprocess(self, images: np.ndarray | jax.Array | Sequence[np.ndarray]) -> jax.Array:
+        """Photo(s) → the normalised (B, H, W, 3) float32 batch the model expects.
+
+        Accepts one uint8 (H, W, 3) image, a uint8 (B, H, W, 3) batch, or a list of uint8 images of
+        any sizes. Each image's shorter side is resized to ``card.resize_short`` (bilinear with
+        antialiasing, like torchvision's ``Resize`` on a PIL image), centre-cropped to
+        ``card.input_size`` and normalised with the card's mean/std.
+        """
+        from gigjax.models.preprocessing import resize_and_crop  # local: keeps this module light
+
+        size, short = self.card.input_size, self.card.resize_short
+        if isinstance(images, (list, tuple)):
+            if not images:
+                raise ValueError("preprocess: got an empty list of images")
+            pixels = jnp.stack([resize_and_crop(_check_photo(im), short, size) for im in images])
+        else:
+            batch = _check_photo_batch(images[None] if getattr(images, "ndim", None) == 3 else images)
+            pixels = jax.vmap(lambda im: resize_and_crop(im, short, size))(batch)
+        return self.normalize(pixels)
+
+
+def _check_photo(image) -> jax.Array:
+    shape = getattr(image, "shape", None)
+    if shape is None or len(shape) != 3 or shape[-1] != 3:
+        raise ValueError(f"preprocess: an image must be (H, W, 3) RGB, got shape {shape}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"preprocess: expected uint8 pixels in [0, 255], got dtype {image.dtype}")
+    return jnp.asarray(image)
+
+
+def _check_photo_batch(images) -> jax.Array:
+    shape = getattr(images, "shape", None)
+    if shape is None or len(shape) != 4 or shape[-1] != 3:
+        raise ValueError(f"preprocess: expected (H, W, 3) or (B, H, W, 3) RGB images, got shape {shape}")
+    if images.dtype != np.uint8:
+        raise ValueError(f"preprocess: expected uint8 pixels in [0, 255], got dtype {images.dtype}")
+    return jnp.asarray(images)

