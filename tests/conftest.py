@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-# Tests run on the CPU; keep XLA from grabbing every core's worth of threads per process.
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true")
-
 import numpy as np
 import pytest
 
