@@ -1,3 +1,11 @@
 """Every explanation method; importing this package fills the registry."""
 
 from gigjax.methods import gradcam  # noqa: F401
+from gigjax.methods import cam  # noqa: F401
+from gigjax.methods import gradcampp  # noqa: F401
+from gigjax.methods import xgradcam  # noqa: F401
+from gigjax.methods import layercam  # noqa: F401
+from gigjax.methods import hirescam  # noqa: F401
+from gigjax.methods import scorecam  # noqa: F401
+from gigjax.methods import ablationcam  # noqa: F401
+from gigjax.methods import guidance_cam  # noqa: F401

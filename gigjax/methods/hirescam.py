@@ -1,0 +1,22 @@
+"""HiResCAM (Draelos & Carin, 2020): map = Σ_k g_k ⊙ A_k, the element-wise gradient × activation
+summed over channels (spec §2). At a GAP+FC head it equals CAM exactly, position by position."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from gigjax.methods.base import gradient_cam
+from gigjax.registry import Method, register
+
+
+def hirescam_term(a: jax.Array, g: jax.Array) -> jax.Array:
+    """(B, h, w, K) activations and gradients → the raw HiResCAM map (B, h, w)."""
+    return jnp.sum(g * a, axis=-1)
+
+
+register(Method(
+    name="hirescam",
+    fn=gradient_cam(hirescam_term),
+    summary="HiResCAM: gradient × activation summed over channels (faithful at GAP heads)",
+))

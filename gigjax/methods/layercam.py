@@ -1,0 +1,25 @@
+"""LayerCAM (Jiang et al., TIP 2021): map = Σ_k ReLU(g_k) ⊙ A_k, a weight per position (spec §2).
+
+LayerCAM is meant for several layers at once: ``explain(..., method="layercam", layer=[...],
+fuse="max")`` fuses the per-layer maps by maximum as the paper does.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from gigjax.methods.base import gradient_cam
+from gigjax.registry import Method, register
+
+
+def layercam_term(a: jax.Array, g: jax.Array) -> jax.Array:
+    """(B, h, w, K) activations and gradients → the raw LayerCAM map (B, h, w)."""
+    return jnp.sum(jax.nn.relu(g) * a, axis=-1)
+
+
+register(Method(
+    name="layercam",
+    fn=gradient_cam(layercam_term),
+    summary="LayerCAM: activations weighted position by position by their positive gradients",
+))

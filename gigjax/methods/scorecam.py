@@ -1,0 +1,103 @@
+"""Score-CAM (Wang et al., CVPR-W 2020): channel weights from the model's score on the input masked by
+each upsampled, normalised activation channel (spec §2).
+
+For every image and channel k: M_k = N(Up(A_k)) at the input resolution; s_k = the target score of
+the model on x ⊙ M_k; the raw map is Σ_k w_k A_k at the layer's resolution (equal to the official
+Σ_k w_k Up(A_k) after the shared bilinear upsampling, which is linear). Two variants (``variant=``):
+
+* ``"official"`` (default; haofanwang/Score-CAM): w_k = softmax probability of the class on x ⊙ M_k;
+  channels that are constant (max = min) are skipped (w_k = 0); Up has half-pixel centres.
+* ``"pytorch_grad_cam"`` (jacobgil/pytorch-grad-cam's ``ScoreCAM``): s_k = the class logit on x ⊙ M_k,
+  w = softmax of (s_1..s_K) across channels; M_k = (m − min)/(max − min + 1e-8) with Up using
+  aligned corners (``UpsamplingBilinear2d``), so a constant channel masks the whole input to 0.
+
+The B·K masked forwards run ``batch_size`` at a time inside one ``lax.map``: peak memory is set by
+``batch_size``, never by K (K×H×W×C is never materialised). The class is fixed from the unmasked input.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from gigjax.methods.gradcam import weighted_sum
+from gigjax.methods.perturb import fixed_classes, map_chunks
+from gigjax.models import Model
+from gigjax.registry import Method, register
+from gigjax.surgery import forward
+from gigjax.targets import Targets
+from gigjax.validation import check_choice, check_positive_int
+
+VARIANTS = ("official", "pytorch_grad_cam")
+PGC_EPS = 1e-8  # pytorch-grad-cam's epsilon in the mask normalisation
+
+
+def resize_aligned(maps: jax.Array, size: tuple[int, int]) -> jax.Array:
+    """Bilinear resize of (N, h, w) maps with aligned corners (torch ``align_corners=True``): output
+    pixel i samples input coordinate i·(h − 1)/(H − 1)."""
+    scales, shifts = [], []
+    for n_in, n_out in zip(maps.shape[-2:], size):
+        s = (n_out - 1) / (n_in - 1) if n_in > 1 and n_out > 1 else n_out / n_in
+        scales.append(s)
+        shifts.append(0.5 * (1.0 - s) if n_in > 1 and n_out > 1 else 0.0)
+    return jax.image.scale_and_translate(maps, (*maps.shape[:-2], *size), (maps.ndim - 2, maps.ndim - 1),
+                                         jnp.asarray(scales, maps.dtype), jnp.asarray(shifts, maps.dtype),
+                                         method="linear", antialias=False)
+
+
+def channel_masks(channels: jax.Array, size: tuple[int, int], variant: str) -> tuple[jax.Array, jax.Array]:
+    """(N, h, w) activation channels → (masks (N, H, W) in [0, 1], usable (N,) bool) per ``variant``."""
+    if variant == "official":
+        up = jax.image.resize(channels, (channels.shape[0], *size), method="bilinear", antialias=False)
+    else:
+        up = resize_aligned(channels, size)
+    lo = jnp.min(up, axis=(1, 2), keepdims=True)
+    hi = jnp.max(up, axis=(1, 2), keepdims=True)
+    if variant == "official":
+        usable = (hi > lo)[:, 0, 0]
+        return jnp.where(hi > lo, (up - lo) / jnp.where(hi > lo, hi - lo, 1.0), 0.0), usable
+    return (up - lo) / (hi - lo + PGC_EPS), jnp.ones(channels.shape[0], bool)
+
+
+def scorecam_weights(model: Model, x: jax.Array, a: jax.Array, classes: jax.Array, *, variant: str = "official",
+                     batch_size: int = 32) -> jax.Array:
+    """(B, K) Score-CAM channel weights of activations ``a`` (B, h, w, K) for ``classes`` (B,)."""
+    b_count, k_count = a.shape[0], a.shape[-1]
+    size = tuple(x.shape[1:3])
+
+    def chunk_scores(index):
+        b, k = index // k_count, index % k_count
+        masks, usable = channel_masks(a[b, :, :, k], size, variant)
+        logits = model.logits(x[b] * masks[..., None].astype(x.dtype))
+        if variant == "official":
+            logits = jax.nn.softmax(logits, axis=-1)
+        score = jnp.take_along_axis(logits, classes[b][:, None], axis=1)[:, 0]
+        return jnp.where(usable, score, 0.0)
+
+    scores = map_chunks(chunk_scores, b_count * k_count, batch_size).reshape(b_count, k_count)
+    return scores if variant == "official" else jax.nn.softmax(scores, axis=-1)
+
+
+def scorecam(model: Model, x: jax.Array, targets: Targets, *, layers: tuple[str, ...], variant: str,
+             batch_size: int) -> tuple[jax.Array, ...]:
+    """Registry function: raw Score-CAM maps Σ_k w_k A_k (B, h, w), one per layer."""
+    logits, acts = forward(model, x, record=layers)
+    _, classes = fixed_classes(targets, logits, "Score-CAM")
+    return tuple(weighted_sum(acts[layer], scorecam_weights(model, x, acts[layer], classes, variant=variant,
+                                                            batch_size=batch_size))
+                 for layer in layers)
+
+
+def _check(options: dict) -> dict:
+    check_choice(options["variant"], "variant", VARIANTS)
+    options["batch_size"] = check_positive_int(options["batch_size"], "batch_size")
+    return options
+
+
+register(Method(
+    name="scorecam",
+    fn=scorecam,
+    summary="Score-CAM: channels weighted by the class score of the input masked by each channel",
+    options={"variant": "official", "batch_size": 32},
+    check=_check,
+))

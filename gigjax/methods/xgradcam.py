@@ -1,0 +1,29 @@
+"""XGrad-CAM (Fu et al., BMVC 2020): w_k = Σ_ij g A / (Σ_ij A + 1e-7); map = Σ_k w_k A_k (spec §2)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from gigjax.methods.base import gradient_cam
+from gigjax.methods.gradcam import weighted_sum
+from gigjax.registry import Method, register
+
+EPS = 1e-7  # pytorch-grad-cam's epsilon
+
+
+def xgradcam_weights(a: jax.Array, g: jax.Array) -> jax.Array:
+    """(B, h, w, K) activations and gradients → (B, K) axiom-based channel weights."""
+    return jnp.sum(g * a, axis=(1, 2)) / (jnp.sum(a, axis=(1, 2)) + EPS)
+
+
+def xgradcam_term(a: jax.Array, g: jax.Array) -> jax.Array:
+    """The raw (pre-ReLU) XGrad-CAM map of one layer, (B, h, w)."""
+    return weighted_sum(a, xgradcam_weights(a, g))
+
+
+register(Method(
+    name="xgradcam",
+    fn=gradient_cam(xgradcam_term),
+    summary="XGrad-CAM: channel weights from the axioms of sensitivity and conservation",
+))
