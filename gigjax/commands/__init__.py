@@ -1,0 +1,1 @@
+"""The ``gigjax`` subcommands (see gigjax/cli.py)."""
