@@ -9,3 +9,5 @@ from gigjax.methods import hirescam  # noqa: F401
 from gigjax.methods import scorecam  # noqa: F401
 from gigjax.methods import ablationcam  # noqa: F401
 from gigjax.methods import guidance_cam  # noqa: F401
+from gigjax.methods import fgcam  # noqa: F401
+from gigjax.methods import fgcam_plans  # noqa: F401

@@ -1,0 +1,103 @@
+"""gigjax/surgery.py: recording, editing and replacing layer outputs of a Flax model."""
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gigjax
+from gigjax import surgery
+from gigjax.models import Model
+from gigjax.testing import tiny_cnn
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return tiny_cnn()
+
+
+@pytest.fixture(scope="module")
+def toy_x():
+    return jax.random.normal(jax.random.PRNGKey(3), (2, 32, 32, 3))
+
+
+def _flops(fn, *args):
+    cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+    return (cost[0] if isinstance(cost, (list, tuple)) else cost)["flops"]
+
+
+def test_forward_records_what_the_probe_sees(toy, toy_x):
+    logits, acts = surgery.forward(toy, toy_x, record=("conv2", "features"))
+    r = gigjax.probe(toy, toy_x, None, ("conv2", "features"))
+    np.testing.assert_allclose(logits, toy.logits(toy_x), rtol=1e-6)
+    for layer in ("conv2", "features"):
+        np.testing.assert_allclose(acts[layer], r.activations[layer], rtol=1e-6)
+
+
+def test_edit_changes_downstream(toy, toy_x):
+    zeroed, acts = surgery.forward(toy, toy_x, record=("features",), edit={"features": jnp.zeros_like})
+    np.testing.assert_array_equal(acts["features"], 0.0)
+    bias = toy.variables["params"]["fc"]["bias"]
+    np.testing.assert_allclose(zeroed, jnp.broadcast_to(bias, zeroed.shape), atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", ["conv1", "conv2", "features", "features/conv"])
+def test_run_from_own_activation_reproduces_logits(toy, toy_x, layer):
+    logits, acts = surgery.forward(toy, toy_x, record=(layer,))
+    np.testing.assert_allclose(surgery.run_from(toy, layer, acts[layer], toy_x), logits, rtol=1e-5, atol=1e-6)
+
+
+def test_run_from_ignores_the_input_and_drops_the_earlier_work(toy, toy_x):
+    """After the cut, x's values do not matter, and XLA removes the layers before it."""
+    logits, acts = surgery.forward(toy, toy_x, record=("conv2",))
+    np.testing.assert_allclose(surgery.run_from(toy, "conv2", acts["conv2"], jnp.zeros_like(toy_x)), logits,
+                               rtol=1e-5, atol=1e-6)
+    full = _flops(lambda x: toy.logits(x), toy_x)
+    tail = _flops(lambda a, x: surgery.run_from(toy, "conv2", a, x), acts["conv2"], toy_x)
+    assert tail < 0.95 * full
+
+
+class _Residual(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        h = nn.Conv(4, (3, 3), name="inner")(x)
+        h = nn.Conv(4, (1, 1), name="cut")(jax.nn.relu(h))
+        return nn.Dense(3, name="fc")(jnp.mean(x[..., :4] + h, axis=(1, 2)))
+
+
+def test_run_from_keeps_skip_connections():
+    """A skip connection over the layer still reads the real pre-layer values."""
+    module = _Residual()
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 5))
+    model = Model(module=module, variables=module.init(jax.random.PRNGKey(1), x), card=tiny_cnn().card)
+    logits, acts = surgery.forward(model, x, record=("cut",))
+    np.testing.assert_allclose(surgery.run_from(model, "cut", acts["cut"], x), logits, rtol=1e-5, atol=1e-6)
+    other = surgery.run_from(model, "cut", acts["cut"], jnp.zeros_like(x))
+    assert not np.allclose(other, logits, atol=1e-3)
+
+
+def test_run_from_vmaps_over_substitutes(toy, toy_x):
+    logits, acts = surgery.forward(toy, toy_x, record=("features",))
+    stack = jnp.stack([acts["features"], 2 * acts["features"]])
+    out = jax.vmap(lambda a: surgery.run_from(toy, "features", a, toy_x))(stack)
+    chex.assert_shape(out, (2, *logits.shape))
+    np.testing.assert_allclose(out[0], logits, rtol=1e-5, atol=1e-6)
+
+
+def test_record_calls_reapplies_the_module(toy, toy_x):
+    _, calls = surgery.record_calls(toy, toy_x, ("conv2", "features/conv"))
+    for call in calls.values():
+        np.testing.assert_allclose(call.apply(call.input), call.output, rtol=1e-6)
+    call = calls["conv2"]
+    params = {**call.variables["params"], "bias": jnp.zeros_like(call.variables["params"]["bias"])}
+    no_bias = call.apply(call.input, {"params": params})
+    np.testing.assert_allclose(no_bias + call.variables["params"]["bias"], call.output, rtol=1e-5, atol=1e-6)
+
+
+def test_errors(toy, toy_x):
+    with pytest.raises(gigjax.GigjaxError, match="never ran"):
+        surgery.forward(toy, toy_x, record=("nope",))
+    with pytest.raises(gigjax.GigjaxError, match="shape"):
+        surgery.run_from(toy, "features", jnp.zeros((2, 3, 3, 16)), toy_x)
