@@ -1,0 +1,109 @@
+"""Every method of the CAM family through ``gigjax.explain``: the shared post-processing options,
+multi-layer fusion, jit = eager, batch = one by one, blank images, and errors (spec §1).
+
+Runs on the tiny GAP+FC CNN (fast to compile); FG-CAM gets a relevance plan for it here.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gigjax
+from gigjax import postprocess
+from gigjax.methods.fgcam import Conv, Plan, register_plan
+
+register_plan("tiny_cnn", lambda model: Plan((Conv("conv1", first=True), Conv("conv2"),
+                                              Conv("features/conv", aliases=("features",))), base="features"))
+
+LAYER_METHODS = ["gradcam", "gradcam_pp", "xgradcam", "layercam", "hirescam", "scorecam", "ablationcam", "guidance_cam"]
+METHODS = ["cam"] + LAYER_METHODS + ["fgcam"]
+SMALL = {"scorecam": {"batch_size": 8}, "ablationcam": {"batch_size": 8}}
+
+
+@pytest.fixture(scope="module", params=METHODS)
+def run(request, toy, toy_x):
+    """All the variants of one method, computed in one jit."""
+    method = request.param
+    opts = SMALL.get(method, {})
+    targets = jnp.array([1, 0, 3])
+    x = toy_x.at[2].set(0.0)  # the third image is blank
+
+    def fn(model, x, targets):
+        out = {
+            "default": gigjax.explainer(method, **opts)(model, x, targets),
+            "raw": gigjax.explainer(method, raw=True, **opts)(model, x, targets),
+            "plain": gigjax.explainer(method, relu=False, normalize=False, **opts)(model, x, targets),
+            "relu_only": gigjax.explainer(method, normalize=False, **opts)(model, x, targets),
+            "sized": gigjax.explainer(method, output_size=(8, 12), **opts)(model, x, targets),
+            "singles": jax.vmap(lambda xi, ti: gigjax.explainer(method, **opts)(model, xi[None], ti)[0])(x, targets),
+        }
+        if method in LAYER_METHODS:
+            for fuse in ("mean", "max"):
+                out[fuse] = gigjax.explainer(method, layer=["conv2", "features"], fuse=fuse, **opts)(model, x, targets)
+            out["raw_conv2"] = gigjax.explainer(method, layer="conv2", raw=True, **opts)(model, x, targets)
+        return out
+
+    return method, x, targets, jax.jit(fn)(toy, x, targets)
+
+
+def test_default_maps_are_normalised_and_finite(run):
+    _, x, _, out = run
+    m = out["default"]
+    assert m.shape == (3, 32, 32) and isinstance(m, jax.Array)
+    assert bool(jnp.all(jnp.isfinite(m))) and float(m.min()) >= 0.0 and float(m.max()) <= 1.0
+    assert float(m[:2].max(axis=(1, 2)).min()) > 0.5  # 1 before the bilinear resize, which may miss the peak
+    np.testing.assert_allclose(postprocess.finish(out["raw"][:2], None).max(axis=(1, 2)), 1.0, atol=1e-3)
+
+
+def test_blank_images_give_finite_maps(run):
+    method, _, _, out = run
+    for key in out:
+        assert bool(jnp.all(jnp.isfinite(out[key][2]))), (method, key)
+
+
+def test_postprocessing_options(run):
+    _, _, _, out = run
+    raw = out["raw"]
+    np.testing.assert_allclose(out["plain"], postprocess.upsample(raw, (32, 32)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["relu_only"], postprocess.upsample(jax.nn.relu(raw), (32, 32)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["default"], postprocess.finish(raw, (32, 32)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["sized"], postprocess.finish(raw, (8, 12)), rtol=1e-5, atol=1e-6)
+
+
+def test_batch_equals_one_by_one(run):
+    _, _, _, out = run
+    np.testing.assert_allclose(out["singles"], out["default"], rtol=1e-4, atol=1e-5)
+
+
+def test_multi_layer_fusion(run):
+    method, _, _, out = run
+    if method not in LAYER_METHODS:
+        pytest.skip(f"{method} is defined at one layer")
+    for fuse in ("mean", "max"):
+        expected = postprocess.fuse_layers([out["raw_conv2"], out["raw"]], fuse, size=(32, 32))
+        np.testing.assert_allclose(out[fuse], expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_jit_equals_eager(toy, toy_x, method):
+    fn = gigjax.explainer(method, **SMALL.get(method, {}))
+    x = toy_x[:2]
+    np.testing.assert_allclose(fn(toy, x, 2), jax.jit(fn)(toy, x, 2), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", LAYER_METHODS + ["cam"])
+def test_unknown_layer_is_a_clear_error(toy, toy_x, method):
+    with pytest.raises(gigjax.GigjaxError, match="unknown layer 'featurs'.*did you mean features"):
+        gigjax.explain(toy, toy_x, method, layer="featurs")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_unknown_option_is_a_clear_error(method):
+    with pytest.raises(gigjax.GigjaxError, match="has no option"):
+        gigjax.explainer(method, steps=3)
+
+
+def test_raw_needs_one_layer(toy, toy_x):
+    with pytest.raises(gigjax.GigjaxError, match="one layer"):
+        gigjax.explain(toy, toy_x, "layercam", layer=["conv2", "features"], raw=True)
