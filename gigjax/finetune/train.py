@@ -6,7 +6,8 @@ with a sigmoid binary cross-entropy (ignored entries — VOC "difficult" — mas
 
 * **head only** (``train_layers=()``, the default): the backbone is frozen, so the head's input
   features are computed once for every training image (and its mirror image, with ``flip``) and the
-  head trains on them: each step is a (B, D) × (D, C) product.
+  head trains on them: each step is a (B, D) × (D, C) product. (They are kept in memory, not on disk:
+  a resumed run computes them again, identically.)
 * **more layers** (``train_layers=backbone.last_stage(arch)`` or any path prefixes): every step runs
   the whole model on the centre crops (kept in memory as uint8) and back-propagates into those layers
   only. BatchNorm statistics stay frozen (inference mode).
