@@ -53,17 +53,18 @@ def ours(batch: int, steps: int, crops: np.ndarray, labels: np.ndarray) -> dict:
     names = tuple(f"c{i}" for i in range(labels.shape[1]))
     new = bb.with_new_head(model, names, path=head)
     rest = {k: v for k, v in new.variables.items() if k != "params"}
-    y, mask, idx = jnp.asarray(labels), jnp.ones(labels.shape, bool), jnp.arange(batch)
+    y, mask, order = jnp.asarray(labels), jnp.ones(labels.shape, bool), jnp.arange(batch)
     out = {"features": t_feat / batch}
     for name, layers, inputs in (("last_stage_step", ("blocks_15", "head"), x),
                                  ("head_step", (), features(model.variables, x))):
         trainable, frozen = bb.split_params(new.variables["params"], layers + (head,))
         optimizer = optax.adamw(1e-4, weight_decay=1e-4)
-        step = train._step_fn(new, head, not layers, False, optimizer)
+        step = train._step_fn(new, head, not layers, False, optimizer, batch)
         state = [trainable, optimizer.init(trainable)]
 
         def one():
-            state[0], state[1], loss = step(state[0], state[1], frozen, rest, inputs, y, mask, idx, jax.random.PRNGKey(0))
+            state[0], state[1], loss = step(state[0], state[1], frozen, rest, inputs, y, mask, order, 0,
+                                            jax.random.PRNGKey(0), 0)
             loss.block_until_ready()
 
         out[name] = _time(one, steps)

@@ -239,19 +239,19 @@ def finetune(backbone: Model, train: Iterable[Record], val: Iterable[Record] | N
         say(f"resuming from step {state.step}/{total} ({checkpoint})")
     resumed_from = state.step
 
-    step_fn = _step_fn(model, head, head_only, config.flip, optimizer)
+    step_fn = _step_fn(model, head, head_only, config.flip, optimizer, batch)
     data = (jnp.asarray(inputs), jnp.asarray(labels), jnp.asarray(mask))
     # All mutable progress lives in one tuple, replaced by a single assignment per step, so a Ctrl-C
     # between two statements never leaves parameters, step and loss history out of step.
     now = _Progress(state.step, jax.tree_util.tree_map(jnp.asarray, state.trainable), state.opt_state,
                     state.order, state.losses, ())
-    tick = time.perf_counter()
+    tick, order_on_device = time.perf_counter(), (None, None)
     try:
         while now.step < total:
-            position = now.step % per_epoch
-            idx = jnp.asarray(now.order[position * batch:(position + 1) * batch])
-            trainable, opt_state, loss = step_fn(now.trainable, now.opt_state, frozen, rest, *data, idx,
-                                                 jax.random.fold_in(key_flip, now.step))
+            if order_on_device[0] is not now.order:  # a new epoch: its order goes to the device once
+                order_on_device = (now.order, jnp.asarray(now.order, jnp.int32))
+            trainable, opt_state, loss = step_fn(now.trainable, now.opt_state, frozen, rest, *data,
+                                                 order_on_device[1], now.step % per_epoch * batch, key_flip, now.step)
             step = now.step + 1
             order = order_of(step // per_epoch) if step % per_epoch == 0 and step < total else now.order
             now = _Progress(step, trainable, opt_state, order, now.history, now.pending + (loss,))
@@ -259,7 +259,8 @@ def finetune(backbone: Model, train: Iterable[Record], val: Iterable[Record] | N
                 on_step(step, loss)
             if step % config.log_every == 0 or step == total:
                 rate = config.log_every / max(time.perf_counter() - tick, 1e-9)
-                say(f"step {step}/{total} loss {float(loss):.4f} ({rate:.1f} steps/s)")
+                now = now.flushed()
+                say(f"step {step}/{total} loss {now.history[-1]:.4f} ({rate:.1f} steps/s)")
                 tick = time.perf_counter()
             if checkpoint and (step % config.checkpoint_every == 0 or step == total):
                 now = now.flushed()
@@ -314,8 +315,9 @@ def _features_fn(backbone: Model, head: str, flip: bool) -> Callable:
     return jax.jit(features)
 
 
-def _step_fn(model: Model, head: str, head_only: bool, flip: bool, optimizer) -> Callable:
-    """jit: one optimisation step on the batch ``idx`` of the device-resident data."""
+def _step_fn(model: Model, head: str, head_only: bool, flip: bool, optimizer, batch: int) -> Callable:
+    """jit: one optimisation step on ``order[start:start + batch]`` of the device-resident data, with
+    the flips drawn from ``fold_in(key, step_number)``."""
 
     def logits_of(trainable, frozen, rest, inputs, flipped):
         if head_only:
@@ -325,7 +327,9 @@ def _step_fn(model: Model, head: str, head_only: bool, flip: bool, optimizer) ->
         x = jnp.where(flipped[:, None, None, None], x[:, :, ::-1], x)
         return model.module.apply({**rest, "params": bb.merge_params(trainable, frozen)}, x)
 
-    def step(trainable, opt_state, frozen, rest, inputs, labels, mask, idx, key):
+    def step(trainable, opt_state, frozen, rest, inputs, labels, mask, order, start, key, step_number):
+        idx = jax.lax.dynamic_slice_in_dim(order, start, batch)
+        key = jax.random.fold_in(key, step_number)
         flipped = jax.random.bernoulli(key, 0.5, idx.shape) if flip else jnp.zeros(idx.shape, bool)
 
         def loss_fn(params):
