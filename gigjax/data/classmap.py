@@ -126,6 +126,9 @@ class ClassSetTarget:
             raise GigjaxError("a class-set target needs at least one class")
 
     def __call__(self, logits: jax.Array) -> jax.Array:
+        if logits.ndim != 2 or max(self.indices) >= logits.shape[-1]:
+            raise GigjaxError(f"target {self.label or self.indices} needs (B, C) logits with C > {max(self.indices)}, "
+                              f"got shape {tuple(logits.shape)} (is the model an ImageNet-1k classifier?)")
         return jax.nn.logsumexp(logits[:, jnp.asarray(self.indices)], axis=-1)
 
 
@@ -142,6 +145,8 @@ def logsumexp_target(mask: jax.Array | np.ndarray) -> Callable[[jax.Array], jax.
     mask = jnp.asarray(mask, bool)
 
     def scores(logits: jax.Array) -> jax.Array:
+        if logits.ndim != 2 or mask.shape[-1] != logits.shape[-1] or mask.ndim == 2 and mask.shape[0] != logits.shape[0]:
+            raise GigjaxError(f"a class mask of shape {tuple(mask.shape)} does not fit logits {tuple(logits.shape)}")
         return jax.nn.logsumexp(jnp.where(jnp.broadcast_to(mask, logits.shape), logits, -jnp.inf), axis=-1)
 
     return scores

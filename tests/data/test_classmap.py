@@ -100,6 +100,11 @@ def test_target_is_logsumexp_of_mapped_logits():
     np.testing.assert_allclose(target(logits), expected, rtol=1e-6)
     # single ImageNet class: the target is that logit
     np.testing.assert_allclose(classmap.target_for("voc", "horse")(logits), logits[:, 339], rtol=1e-6)
+    # a model that is not an ImageNet-1k classifier is a clear error, not a silently clamped gather
+    with pytest.raises(GigjaxError, match="ImageNet-1k"):
+        target(logits[:, :20])
+    with pytest.raises(GigjaxError, match="does not fit"):
+        classmap.targets_for("voc", np.array([7, 11]))(logits)
     # equal by value, so explain's compile cache is reused
     assert classmap.target_for("voc", "bus") == target and hash(classmap.target_for("voc", "bus")) == hash(target)
 
