@@ -1,13 +1,189 @@
-"""Fixtures for the method tests: the tiny GAP+FC CNN of gigjax.testing and a jitted probe."""
+"""Fixtures for the method tests: the tiny GAP+FC CNN of gigjax.testing, a jitted probe, and small
+VGG-like and ResNet-like models in torchvision's layout for FG-CAM.
+
+The FG-CAM models' module paths follow gigjax's VGG16/ResNet50 (``features/0`` …; ``conv1 bn1 relu
+maxpool layerS/B/{convN, bnN, reluN, downsample/0, downsample/1}``), so the same plan builders apply.
+BatchNorm statistics and scales are randomised (negative scales included) so that folding matters.
+"""
 
 from __future__ import annotations
 
+import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import gigjax
+from gigjax.models import Model, ModelCard
+from gigjax.models.layers import Conv2d, batch_norm, global_average_pool
 from gigjax.testing import tiny_cnn
+
+VGG_CONFIG = (8, "M", 16, 16, "M")
+
+
+class ReLU(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        return jax.nn.relu(x)
+
+
+class MaxPool(nn.Module):
+    k: int
+    s: int
+    p: int = 0
+
+    @nn.compact
+    def __call__(self, x):
+        return nn.max_pool(x, (self.k, self.k), (self.s, self.s), ((self.p, self.p), (self.p, self.p)))
+
+
+def vgg_kinds(config=VGG_CONFIG) -> tuple[str, ...]:
+    kinds = []
+    for c in config:
+        kinds += ["maxpool"] if c == "M" else ["conv", "relu"]
+    return tuple(kinds)
+
+
+class Features(nn.Module):
+    config: tuple
+    use_bias: bool
+
+    @nn.compact
+    def __call__(self, x):
+        i = 0
+        for c in self.config:
+            if c == "M":
+                x = MaxPool(2, 2, name=str(i))(x)
+                i += 1
+            else:
+                x = Conv2d(c, 3, 1, 1, use_bias=self.use_bias, name=str(i))(x)
+                x = ReLU(name=str(i + 1))(x)
+                i += 2
+        return x
+
+
+class ToyVGG(nn.Module):
+    use_bias: bool = True
+    num_classes: int = 4
+
+    @nn.compact
+    def __call__(self, x):
+        x = Features(VGG_CONFIG, self.use_bias, name="features")(x)
+        x = x.reshape(x.shape[0], -1)
+        return nn.Dense(self.num_classes, name="classifier")(jax.nn.relu(nn.Dense(12, name="hidden")(x)))
+
+
+class Bottleneck(nn.Module):
+    width: int
+    stride: int
+    downsample: bool
+
+    @nn.compact
+    def __call__(self, x):
+        out = ReLU(name="relu1")(batch_norm(1e-5, "bn1")(Conv2d(self.width, 1, name="conv1")(x)))
+        out = ReLU(name="relu2")(batch_norm(1e-5, "bn2")(Conv2d(self.width, 3, self.stride, 1, name="conv2")(out)))
+        out = batch_norm(1e-5, "bn3")(Conv2d(self.width * 4, 1, name="conv3")(out))
+        if self.downsample:
+            x = Downsample(self.width * 4, self.stride, name="downsample")(x)
+        return ReLU(name="relu3")(out + x)
+
+
+class Downsample(nn.Module):
+    features: int
+    stride: int
+
+    @nn.compact
+    def __call__(self, x):
+        return batch_norm(1e-5, "1")(Conv2d(self.features, 1, self.stride, name="0")(x))
+
+
+class Stage(nn.Module):
+    blocks: int
+    width: int
+    stride: int
+
+    @nn.compact
+    def __call__(self, x):
+        for b in range(self.blocks):
+            first = b == 0
+            x = Bottleneck(self.width, self.stride if first else 1, first and (self.stride != 1 or x.shape[-1] != 4 * self.width),
+                           name=str(b))(x)
+        return x
+
+
+class ToyResNet(nn.Module):
+    num_classes: int = 4
+
+    @nn.compact
+    def __call__(self, x):
+        x = ReLU(name="relu")(batch_norm(1e-5, "bn1")(Conv2d(8, 7, 2, 3, name="conv1")(x)))
+        x = MaxPool(3, 2, 1, name="maxpool")(x)
+        x = Stage(2, 4, 1, name="layer1")(x)
+        x = Stage(1, 8, 2, name="layer2")(x)
+        return nn.Dense(self.num_classes, name="fc")(global_average_pool(x))
+
+
+def _randomise_batch_norm(variables, seed: int, zero_shift: bool):
+    """Random BN scale (±), variance and, unless ``zero_shift``, mean and bias (numpy RNG: no per-shape
+    XLA compilations)."""
+    rng = np.random.default_rng(seed)
+
+    def change(path, leaf):
+        names = [getattr(p, "key", "") for p in path]
+        if not any(n.startswith("bn") or n == "1" for n in names[1:-1]):
+            return leaf
+        if names[-1] == "scale":
+            return rng.uniform(0.5, 1.5, leaf.shape) * np.where(rng.random(leaf.shape) < 0.2, -1.0, 1.0)
+        if names[-1] == "var":
+            return rng.uniform(0.5, 2.0, leaf.shape)
+        if names[-1] in ("mean", "bias") and not zero_shift:
+            return 0.2 * rng.standard_normal(leaf.shape)
+        return leaf
+
+    changed = jax.tree_util.tree_map_with_path(change, jax.device_get(variables))
+    return jax.tree_util.tree_map(lambda v: jnp.asarray(v, jnp.float32), changed)
+
+
+def _init(module, size: int, seed: int):
+    """Variables from shapes alone, filled by numpy (``module.init`` would compile threefry RNG for
+    tens of seconds on CPU): kernels ~ N(0, 1/fan_in), biases 0, BN scale 1 / var 1, others 0."""
+    shapes = jax.eval_shape(module.init, jax.random.PRNGKey(0), jnp.zeros((1, size, size, 3)))
+    rng = np.random.default_rng(seed)
+
+    def fill(path, leaf):
+        name = getattr(path[-1], "key", "")
+        if name == "kernel":
+            fan_in = int(np.prod(leaf.shape[:-1]))
+            return jnp.asarray(rng.standard_normal(leaf.shape) / np.sqrt(fan_in), jnp.float32)
+        return jnp.full(leaf.shape, 1.0 if name in ("scale", "var") else 0.0, jnp.float32)
+
+    return jax.tree_util.tree_map_with_path(fill, shapes)
+
+
+def _card(name: str, size: int, classifier: str | None, cam_layer: str, layers) -> ModelCard:
+    return ModelCard(name=name, input_size=(size, size), resize_short=size, mean=(0.5,) * 3, std=(0.25,) * 3,
+                     class_names=tuple(f"c{i}" for i in range(4)), layers=tuple(layers), cam_layer=cam_layer,
+                     classifier=classifier)
+
+
+def toy_vgg(use_bias: bool = True, seed: int = 0, size: int = 16) -> Model:
+    module = ToyVGG(use_bias=use_bias)
+    variables = _init(module, size, seed)
+    if use_bias:
+        variables = jax.tree_util.tree_map_with_path(
+            lambda p, v: v + 0.05 if getattr(p[-1], "key", "") == "bias" else v, variables)
+    kinds = vgg_kinds()
+    return Model(module=module, variables=variables,
+                 card=_card("toy_vgg", size, None, f"features/{len(kinds) - 1}",
+                            [f"features/{i}" for i in range(len(kinds))]))
+
+
+def toy_resnet(zero_shift: bool = False, seed: int = 0, size: int = 32) -> Model:
+    module = ToyResNet()
+    variables = _randomise_batch_norm(_init(module, size, seed), seed + 1, zero_shift)
+    return Model(module=module, variables=variables,
+                 card=_card("toy_resnet", size, "fc", "layer2", ["maxpool", "layer1", "layer2"]))
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +217,9 @@ def raw_map(model, x, method, targets=None, **options):
 @pytest.fixture(scope="session")
 def raw():
     return raw_map
+
+
+@pytest.fixture(scope="session")
+def fgcam_nets():
+    """Factories and plans of the FG-CAM test models: ``toy_vgg``, ``toy_resnet``, ``vgg_kinds``."""
+    return dict(toy_vgg=toy_vgg, toy_resnet=toy_resnet, vgg_kinds=vgg_kinds)

@@ -20,10 +20,23 @@ from gigjax.methods.fgcam_plans import resnet_plan, sequential_plan
 from gigjax.methods.gradcam import channel_weights, gradcam_term
 from gigjax.methods.scorecam import scorecam_weights
 
-from fgcam_nets import toy_resnet, toy_vgg, vgg_kinds
 
-F.register_plan("toy_vgg", lambda model: sequential_plan(vgg_kinds()))
-F.register_plan("toy_resnet", resnet_plan)
+
+@pytest.fixture(scope="module", autouse=True)
+def nets(fgcam_nets):
+    F.register_plan("toy_vgg", lambda model: sequential_plan(fgcam_nets["vgg_kinds"]()))
+    F.register_plan("toy_resnet", resnet_plan)
+    return fgcam_nets
+
+
+@pytest.fixture(scope="module")
+def toy_vgg(nets):
+    return nets["toy_vgg"]
+
+
+@pytest.fixture(scope="module")
+def toy_resnet(nets):
+    return nets["toy_resnet"]
 
 
 def _x(model, batch=2, seed=0):
@@ -47,7 +60,7 @@ def _gradcam_at_base(model, x, targets=None):
 
 
 @pytest.fixture(scope="module")
-def vgg_run():
+def vgg_run(toy_vgg):
     model = toy_vgg()
     x = _x(model)
     plan = F.plan_for(model)
@@ -68,7 +81,7 @@ def vgg_run():
 
 
 @pytest.fixture(scope="module")
-def resnet_run():
+def resnet_run(toy_resnet):
     model = toy_resnet()
     x = _x(model)
     names = ["layer2/0/bn3", "layer2/0/downsample/1", "layer1", "layer2/0/relu1", "layer2/0/relu2"]
@@ -150,13 +163,13 @@ def _conservation(model, targets):
         np.testing.assert_allclose(s, total, rtol=2e-4, err_msg=target)
 
 
-def test_vgg_rules_conserve_relevance_at_every_layer():
+def test_vgg_rules_conserve_relevance_at_every_layer(toy_vgg):
     """Without biases every VGG rule conserves Σ I exactly (spec §6), at every layer down to the input."""
     model = toy_vgg(use_bias=False)
     _conservation(model, _targets(model))
 
 
-def test_resnet_rules_conserve_relevance_when_batchnorm_adds_no_shift():
+def test_resnet_rules_conserve_relevance_when_batchnorm_adds_no_shift(toy_resnet):
     """Folded BN without shift, residual splits, the stem pool and box rule: Σ I is conserved."""
     _conservation(toy_resnet(zero_shift=True), ("layer1/0", "maxpool", "input"))
 
@@ -172,7 +185,7 @@ def test_explain_maps(resnet_run):
     assert bool(jnp.all(jnp.isfinite(out))) and float(out[:2].max()) == pytest.approx(1.0, abs=1e-3)
 
 
-def test_batch_equals_one_by_one():
+def test_batch_equals_one_by_one(toy_vgg):
     model = toy_vgg()
     x = _x(model, batch=3)
     fn = gigjax.explainer("fgcam", target_layer="features/2")
@@ -181,7 +194,7 @@ def test_batch_equals_one_by_one():
     np.testing.assert_allclose(singles, batched, rtol=1e-4, atol=1e-5)
 
 
-def test_errors():
+def test_errors(toy_vgg):
     vgg = toy_vgg()
     x = _x(vgg)
     other = dataclasses.replace(vgg, card=dataclasses.replace(vgg.card, name="unplanned"))
