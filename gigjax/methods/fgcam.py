@@ -45,8 +45,20 @@ BASES = ("gradcam", "scorecam")
 INPUT = "input"
 
 
+class _Step:
+    """What every step shares: ``names`` (the target-layer names of its output point: its own
+    ``points`` and its ``aliases``) and ``records`` (the modules whose calls its rule needs)."""
+
+    points: tuple[str, ...] = ()
+    records: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.points + self.aliases  # type: ignore[attr-defined]
+
+
 @dataclasses.dataclass(frozen=True)
-class Conv:
+class Conv(_Step):
     """A convolution module ``conv`` (bias ignored), optionally followed by a BatchNorm module ``bn``
     that is folded into it. ``first`` selects the box rule (the network's first conv). ``aliases`` are
     further names of its output point (e.g. the enclosing block, a ReLU after it)."""
@@ -57,12 +69,10 @@ class Conv:
     aliases: tuple[str, ...] = ()
 
     @property
-    def names(self) -> tuple[str, ...]:
-        return (self.conv,) + ((self.bn,) if self.bn else ()) + self.aliases
-
-    @property
     def records(self) -> tuple[str, ...]:
         return (self.conv,) + ((self.bn,) if self.bn else ())
+
+    points = records
 
     @property
     def out(self) -> str:
@@ -70,19 +80,17 @@ class Conv:
 
 
 @dataclasses.dataclass(frozen=True)
-class Pool:
+class Pool(_Step):
     """A max-pool module ``path`` (winner rule)."""
 
     path: str
     aliases: tuple[str, ...] = ()
 
     @property
-    def names(self) -> tuple[str, ...]:
-        return (self.path,) + self.aliases
-
-    @property
     def records(self) -> tuple[str, ...]:
         return (self.path,)
+
+    points = records
 
     @property
     def out(self) -> str:
@@ -90,7 +98,7 @@ class Pool:
 
 
 @dataclasses.dataclass(frozen=True)
-class Pass:
+class Pass(_Step):
     """An element-wise layer that passes relevance through unchanged (ReLU, ReLU6, BatchNorm, Dropout).
     ``path`` only names the point; the module need not exist."""
 
@@ -98,16 +106,12 @@ class Pass:
     aliases: tuple[str, ...] = ()
 
     @property
-    def names(self) -> tuple[str, ...]:
-        return (self.path,) + self.aliases
-
-    @property
-    def records(self) -> tuple[str, ...]:
-        return ()
+    def points(self) -> tuple[str, ...]:
+        return (self.path,)
 
 
 @dataclasses.dataclass(frozen=True)
-class Residual:
+class Residual(_Step):
     """A residual block ``path``: output = f(main(x) + shortcut(x)), f element-wise (ReLU or none).
     ``shortcut=()`` is the identity. The branches end with a :class:`Conv` or :class:`Pool` step."""
 
@@ -117,8 +121,8 @@ class Residual:
     aliases: tuple[str, ...] = ()
 
     @property
-    def names(self) -> tuple[str, ...]:
-        return (self.path,) + self.aliases
+    def points(self) -> tuple[str, ...]:
+        return (self.path,)
 
     @property
     def records(self) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """FG-CAM relevance plans (:class:`gigjax.methods.fgcam.Plan`) for the zoo's architectures.
 
-* :func:`sequential_plan`: a torchvision-style ``Sequential`` of convs, ReLUs, BatchNorms and max-pools
-  (VGG; the official FG-CAM rules: BatchNorm passed through, not folded).
+* :func:`vgg_plan` / :func:`sequential_plan`: a torchvision-style ``Sequential`` of convs, ReLUs,
+  BatchNorms and max-pools (VGG; the official FG-CAM rules: BatchNorm passed through, not folded).
 * :func:`resnet_plan`: torchvision ResNets (gigjax's extension, spec §6): every BatchNorm folded into
   its conv, each residual add split between its branches, the stem pool under the winner rule.
   Read from the model's parameter tree, so Bottleneck and BasicBlock stages both work.
@@ -16,6 +16,7 @@ from typing import Sequence
 
 from gigjax.methods.fgcam import Conv, Pass, Plan, Pool, Residual, register_plan
 from gigjax.models import Model
+from gigjax.probe import list_layers
 
 PASS_KINDS = ("relu", "relu6", "bn", "batchnorm", "dropout")
 
@@ -36,6 +37,22 @@ def sequential_plan(kinds: Sequence[str], prefix: str = "features") -> Plan:
         else:
             raise ValueError(f"unknown layer kind {kind!r} at {path}")
     return Plan(tuple(steps), base=f"{prefix}/{len(kinds) - 1}")
+
+
+def vgg_plan(model: Model, prefix: str = "features") -> Plan:
+    """Plan for a torchvision-layout VGG read off the model: each ``features/i`` with a conv kernel is a
+    conv, one that changes the spatial size is a max-pool, any other (ReLU, BatchNorm) passes through."""
+    params, shapes = model.variables["params"][prefix], list_layers(model)
+    kinds, size = [], None
+    while f"{prefix}/{len(kinds)}" in shapes:
+        i = len(kinds)
+        shape = tuple(shapes[f"{prefix}/{i}"][1:3])
+        if "kernel" in params.get(str(i), {}):
+            kinds.append("conv")
+        else:
+            kinds.append("maxpool" if size is not None and shape != size else "relu")
+        size = shape
+    return sequential_plan(kinds, prefix)
 
 
 def _numbered(tree, pattern: str) -> list[str]:
@@ -85,4 +102,6 @@ def lite0_plan(model: Model) -> Plan:
     return Plan(tuple(steps), base="head")
 
 
+register_plan("vgg16", vgg_plan)
+register_plan("resnet50", resnet_plan)
 register_plan("efficientnet_lite0", lite0_plan)

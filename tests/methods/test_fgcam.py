@@ -16,7 +16,7 @@ import gigjax
 from gigjax import relevance as R
 from gigjax import surgery
 from gigjax.methods import fgcam as F
-from gigjax.methods.fgcam_plans import resnet_plan, sequential_plan
+from gigjax.methods.fgcam_plans import resnet_plan, sequential_plan, vgg_plan
 from gigjax.methods.gradcam import channel_weights, gradcam_term
 from gigjax.methods.scorecam import scorecam_weights
 
@@ -24,7 +24,7 @@ from gigjax.methods.scorecam import scorecam_weights
 
 @pytest.fixture(scope="module", autouse=True)
 def nets(fgcam_nets):
-    F.register_plan("toy_vgg", lambda model: sequential_plan(fgcam_nets["vgg_kinds"]()))
+    F.register_plan("toy_vgg", vgg_plan)
     F.register_plan("toy_resnet", resnet_plan)
     return fgcam_nets
 
@@ -93,6 +93,10 @@ def resnet_run(toy_resnet):
                     at_base=_raw(model, x, "layer2"), at_layer1=_raw(model, x, "layer1"))
 
     return model, x, jax.jit(run)(model, x)
+
+
+def test_vgg_plan_is_read_off_the_model(toy_vgg, nets):
+    assert vgg_plan(toy_vgg()) == sequential_plan(nets["vgg_kinds"]())
 
 
 def test_base_layer_gives_the_gradcam_map(vgg_run, resnet_run):
