@@ -15,7 +15,11 @@ from gigjax.testing import tiny_cnn
 
 @pytest.fixture(scope="module")
 def toy():
-    return tiny_cnn()
+    shapes = jax.eval_shape(tiny_cnn)  # no threefry init: numpy values
+    rng = np.random.default_rng(0)
+    variables = jax.tree_util.tree_map(lambda s: jnp.asarray(0.3 * rng.standard_normal(s.shape), jnp.float32),
+                                       shapes.variables)
+    return Model(module=shapes.module, variables=variables, card=shapes.card)
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +75,19 @@ def test_run_from_keeps_skip_connections():
     """A skip connection over the layer still reads the real pre-layer values."""
     module = _Residual()
     x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 5))
-    model = Model(module=module, variables=module.init(jax.random.PRNGKey(1), x), card=tiny_cnn().card)
-    logits, acts = surgery.forward(model, x, record=("cut",))
-    np.testing.assert_allclose(surgery.run_from(model, "cut", acts["cut"], x), logits, rtol=1e-5, atol=1e-6)
-    other = surgery.run_from(model, "cut", acts["cut"], jnp.zeros_like(x))
+    shapes = jax.eval_shape(module.init, jax.random.PRNGKey(1), x)
+    rng = np.random.default_rng(0)
+    variables = jax.tree_util.tree_map(lambda s: jnp.asarray(rng.standard_normal(s.shape), jnp.float32), shapes)
+    model = Model(module=module, variables=variables, card=jax.eval_shape(tiny_cnn).card)
+
+    @jax.jit
+    def run(model, x):
+        logits, acts = surgery.forward(model, x, record=("cut",))
+        return (logits, surgery.run_from(model, "cut", acts["cut"], x),
+                surgery.run_from(model, "cut", acts["cut"], jnp.zeros_like(x)))
+
+    logits, same, other = run(model, x)
+    np.testing.assert_allclose(same, logits, rtol=1e-5, atol=1e-6)
     assert not np.allclose(other, logits, atol=1e-3)
 
 

@@ -145,10 +145,9 @@ def _randomise_batch_norm(variables, seed: int, zero_shift: bool):
     return jax.tree_util.tree_map(lambda v: jnp.asarray(v, jnp.float32), changed)
 
 
-def _init(module, size: int, seed: int):
-    """Variables from shapes alone, filled by numpy (``module.init`` would compile threefry RNG for
-    tens of seconds on CPU): kernels ~ N(0, 1/fan_in), biases 0, BN scale 1 / var 1, others 0."""
-    shapes = jax.eval_shape(module.init, jax.random.PRNGKey(0), jnp.zeros((1, size, size, 3)))
+def numpy_init(shapes, seed: int):
+    """Variables for a pytree of ``ShapeDtypeStruct`` filled by numpy (Flax's ``init`` compiles
+    threefry RNG for many seconds on CPU): kernels ~ N(0, 1/fan_in), biases 0, BN scale 1 / var 1."""
     rng = np.random.default_rng(seed)
 
     def fill(path, leaf):
@@ -159,6 +158,10 @@ def _init(module, size: int, seed: int):
         return jnp.full(leaf.shape, 1.0 if name in ("scale", "var") else 0.0, jnp.float32)
 
     return jax.tree_util.tree_map_with_path(fill, shapes)
+
+
+def _init(module, size: int, seed: int):
+    return numpy_init(jax.eval_shape(module.init, jax.random.PRNGKey(0), jnp.zeros((1, size, size, 3))), seed)
 
 
 def _card(name: str, size: int, classifier: str | None, cam_layer: str, layers) -> ModelCard:
@@ -188,7 +191,9 @@ def toy_resnet(zero_shift: bool = False, seed: int = 0, size: int = 32) -> Model
 
 @pytest.fixture(scope="session")
 def toy():
-    return tiny_cnn()
+    """:func:`gigjax.testing.tiny_cnn` (5 classes, 32×32 input, GAP+FC head), numpy-initialised."""
+    shapes = jax.eval_shape(tiny_cnn)
+    return Model(module=shapes.module, variables=numpy_init(shapes.variables, 0), card=shapes.card)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ def test_matches_the_classifier_weights(toy, toy_x, probe_np, raw):
 
 def test_gradcam_equals_cam_after_normalisation(toy, toy_x):
     out = [gigjax.explain(toy, toy_x, m, output_size=(8, 8)) for m in ("cam", "gradcam")]
-    np.testing.assert_allclose(out[0], out[1], atol=1e-5)
+    np.testing.assert_allclose(out[0], out[1], atol=1e-4)  # the eps of N differs relatively by Z
 
 
 def test_callable_returning_classes(toy, toy_x, raw):
