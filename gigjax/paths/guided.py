@@ -36,6 +36,7 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -210,7 +211,9 @@ def guided_path(observe: Observe, term: Term, x: jax.Array, baseline: jax.Array,
     def body(carry, t):
         point, acc = carry
         obs = observe(point)
-        nxt = move(point, jnp.broadcast_to(signal(obs), x.shape), x, baseline, (t + 1) / steps)
+        saliency = signal(obs)
+        chex.assert_rank(saliency, x.ndim)  # (B, *F) or broadcastable, e.g. (B, H, W, 1)
+        nxt = move(point, jnp.broadcast_to(saliency, x.shape), x, baseline, (t + 1) / steps)
         return (nxt, tree_add(acc, contribution(obs, point, nxt))), None
 
     obs_shape = jax.eval_shape(observe, baseline)

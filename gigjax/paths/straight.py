@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -99,6 +100,7 @@ def straight_path(observe: Observe, term: Term, x: jax.Array, baseline: jax.Arra
       The summed pytree of ``term`` outputs.
     """
     alphas, weights = quadrature(quadrature_rule, steps)
+    chex.assert_equal_shape((x, baseline))
     delta = x - baseline
 
     def one(alpha, weight):
