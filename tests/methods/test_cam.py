@@ -29,6 +29,18 @@ def test_callable_returning_classes(toy, toy_x, raw):
     np.testing.assert_allclose(raw(toy, toy_x, "cam", second), raw(toy, toy_x, "cam", jnp.asarray(classes)), rtol=1e-6)
 
 
+def test_a_layer_returning_the_same_array_is_accepted(fgcam_nets):
+    """ResNet-style stages: ``layer2/0`` returns the very array ``layer2`` (the card's CAM layer) does;
+    the 4-D output of a pooling module before the classifier is not mistaken for the feature map."""
+    model = fgcam_nets["toy_resnet"]()
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 32, 32, 3))
+    fn = jax.jit(lambda m, x: [gigjax.explainer("cam", raw=True, layer=l)(m, x) for l in ("layer2", "layer2/0")])
+    a, b = fn(model, x)
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(gigjax.GigjaxError, match="not at 'layer2/0/bn3'"):
+        jax.eval_shape(gigjax.explainer("cam", layer="layer2/0/bn3"), model, x)
+
+
 def test_errors(toy, toy_x):
     with pytest.raises(gigjax.GigjaxError, match="layer feeding the global average pooling"):
         gigjax.explain(toy, toy_x, "cam", layer="conv2")
