@@ -30,8 +30,7 @@ def test_callable_returning_classes(toy, toy_x, raw):
 
 
 def test_a_layer_returning_the_same_array_is_accepted(fgcam_nets):
-    """ResNet-style stages: ``layer2/0`` returns the very array ``layer2`` (the card's CAM layer) does;
-    the 4-D output of a pooling module before the classifier is not mistaken for the feature map."""
+    """ResNet-style stages: ``layer2/0`` returns the very array ``layer2`` (the card's CAM layer) does."""
     model = fgcam_nets["toy_resnet"]()
     x = jax.random.normal(jax.random.PRNGKey(0), (2, 32, 32, 3))
     fn = jax.jit(lambda m, x: [gigjax.explainer("cam", raw=True, layer=l)(m, x) for l in ("layer2", "layer2/0")])
