@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -54,6 +55,7 @@ def conv_rule(op: Op, x: jax.Array, kernel: jax.Array, relevance: jax.Array) -> 
     xp, xn, wp, wn = positive(x), negative(x), positive(kernel), negative(kernel)
     yp, tp = _with_transpose(lambda v: op(v, wp), xp)
     yn, tn = _with_transpose(lambda v: op(v, wn), xn)
+    chex.assert_equal_shape([yp, relevance])
     s = safe_divide(relevance, yp + yn)
     return xp * tp(s) + xn * tn(s)
 
@@ -70,6 +72,7 @@ def box_rule(op: Op, x: jax.Array, kernel: jax.Array, relevance: jax.Array,
     y, t = _with_transpose(lambda v: op(v, kernel), x)
     yl, tl = _with_transpose(lambda v: op(v, wp), low)
     yh, th = _with_transpose(lambda v: op(v, wn), high)
+    chex.assert_equal_shape([y, relevance])
     s = safe_divide(relevance, y - yl - yh)
     return x * t(s) - low * tl(s) - high * th(s)
 
@@ -84,6 +87,7 @@ def split_rule(parts: Sequence[jax.Array], relevance: jax.Array) -> tuple[jax.Ar
     where y < 0, the same with the negative parts. After a ReLU (ResNet) relevance only reaches points
     with y > 0, so only the first case applies; the second keeps the rule conservative in networks
     without a ReLU after the add (EfficientNet-Lite0)."""
+    chex.assert_equal_shape([*parts, relevance])
     total = sum(parts[1:], parts[0])
     side = [jnp.where(total >= 0, positive(p), negative(p)) for p in parts]
     s = safe_divide(relevance, sum(side[1:], side[0]))
@@ -99,6 +103,7 @@ def fold_batch_norm(kernel: jax.Array, scale: jax.Array, var: jax.Array, epsilon
 def denoise(relevance: jax.Array, fraction: float = 0.1) -> jax.Array:
     """FG-CAM's denoising: per image, I as a K × (h·w) matrix, each row minus its mean, reduced to its
     top ⌊fraction·min(K, h·w)⌋ singular components (the mean is not added back). (B, h, w, K) → same."""
+    chex.assert_rank(relevance, 4)
     b, h, w, k = relevance.shape
     rank = int(fraction * min(k, h * w))
     m = jnp.nan_to_num(relevance).reshape(b, h * w, k).transpose(0, 2, 1)  # (B, K, hw)

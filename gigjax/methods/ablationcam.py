@@ -12,6 +12,7 @@ pytorch-grad-cam differs on layers that can be negative: it fills the ablated ch
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -27,6 +28,8 @@ from gigjax.validation import check_positive_int
 def ablation_weights(model: Model, x: jax.Array, layer: str, a: jax.Array, scores: jax.Array, classes: jax.Array,
                      *, batch_size: int = 32) -> jax.Array:
     """(B, K) Ablation-CAM weights of ``layer`` (activation ``a`` (B, h, w, K), class scores (B,))."""
+    chex.assert_rank([x, a, scores, classes], [4, 4, 1, 1])
+    chex.assert_equal_shape_prefix([x, a, scores, classes], 1)
     b_count, k_count = a.shape[0], a.shape[-1]
 
     def chunk_scores(index):

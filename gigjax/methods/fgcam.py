@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Union
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -210,6 +211,7 @@ def fgcam_components(model: Model, x: jax.Array, targets: Targets, plan: Plan, *
     """The base layer's components I_k = w_k A_k (B, h, w, K) and the target classes (B,)."""
     result = probe(model, x, targets, (plan.base,), input_gradient=False)
     a = result.activations[plan.base]
+    chex.assert_rank(a, 4)
     if base == "gradcam":
         weights = channel_weights(result.gradients[plan.base])
     else:

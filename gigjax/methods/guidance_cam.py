@@ -14,6 +14,7 @@ raw / ``relu=False`` maps (the channel variant keeps the negative evidence, gate
 
 from __future__ import annotations
 
+import chex
 import jax
 
 from gigjax import postprocess
@@ -28,6 +29,7 @@ VARIANTS = ("map", "channel")
 
 def guidance_map(a: jax.Array, g: jax.Array) -> jax.Array:
     """G = N(ReLU(Σ_k A_k ⊙ g_k)): (B, h, w, K) activations and gradients → (B, h, w) in [0, 1]."""
+    chex.assert_equal_shape([a, g])
     return postprocess.normalize(jax.nn.relu(hirescam_term(a, g)))
 
 

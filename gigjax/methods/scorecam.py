@@ -17,6 +17,7 @@ The B·K masked forwards run ``batch_size`` at a time inside one ``lax.map``: pe
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -62,6 +63,8 @@ def channel_masks(channels: jax.Array, size: tuple[int, int], variant: str) -> t
 def scorecam_weights(model: Model, x: jax.Array, a: jax.Array, classes: jax.Array, *, variant: str = "official",
                      batch_size: int = 32) -> jax.Array:
     """(B, K) Score-CAM channel weights of activations ``a`` (B, h, w, K) for ``classes`` (B,)."""
+    chex.assert_rank([x, a, classes], [4, 4, 1])
+    chex.assert_equal_shape_prefix([x, a, classes], 1)
     b_count, k_count = a.shape[0], a.shape[-1]
     size = tuple(x.shape[1:3])
 
