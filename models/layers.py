@@ -14,6 +14,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -88,6 +89,75 @@ class DepthwiseConv2d(nn.Module):
                 term = patch * kernel[i, j, 0]
                 out = term if out is None else out + term
         return out
+
+
+class ReLU(nn.Module):
+    """``max(x, 0)`` as a module of its own, so its output has a probe-able path (like ``torch.nn.ReLU``)."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return jax.nn.relu(x)
+
+
+class MaxPool2d(nn.Module):
+    """``torch.nn.MaxPool2d(kernel_size, stride, padding)`` on NHWC (``ceil_mode=False``).
+
+    Padding is symmetric and filled with −inf, so a padded cell never wins a window (torch's rule).
+    """
+
+    kernel_size: int
+    stride: int
+    padding: int = 0
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return nn.max_pool(x, (k, k), strides=(s, s), padding=((p, p), (p, p)))
+
+
+def adaptive_pool_matrix(size: int, out: int) -> np.ndarray:
+    """(out, size) averaging matrix of ``torch.nn.AdaptiveAvgPool`` along one axis.
+
+    Bin ``i`` averages the inputs ``floor(i·size/out) … ceil((i+1)·size/out) − 1`` (bins overlap when
+    ``size`` is not a multiple of ``out``), PyTorch's rule.
+    """
+    matrix = np.zeros((out, size), np.float32)
+    for i in range(out):
+        start, end = (i * size) // out, -((-(i + 1) * size) // out)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+class AdaptiveAvgPool2d(nn.Module):
+    """``torch.nn.AdaptiveAvgPool2d(output_size)``: (B, H, W, C) → (B, oh, ow, C), any H, W.
+
+    An exact reshape-mean when H, W are multiples of the output size (e.g. VGG16 at 224, where the 7×7
+    pool is the identity); otherwise torch's overlapping bins as two small averaging matrices.
+    """
+
+    output_size: tuple[int, int]
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        b, h, w, c = x.shape
+        oh, ow = self.output_size
+        if h % oh == 0 and w % ow == 0:
+            return x.reshape(b, oh, h // oh, ow, w // ow, c).mean(axis=(2, 4))
+        return jnp.einsum("ih,bhwc,jw->bijc", adaptive_pool_matrix(h, oh), x, adaptive_pool_matrix(w, ow),
+                          precision=jax.lax.Precision.HIGHEST)
+
+
+class Dropout(nn.Module):
+    """``torch.nn.Dropout`` at inference: the identity. A module only so torchvision's indices line up."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return x
+
+
+def flatten_nchw(x: jax.Array) -> jax.Array:
+    """(B, H, W, C) → (B, C·H·W) in torch's ``flatten(NCHW, 1)`` order, so a torch ``Linear`` applies as is."""
+    return jnp.transpose(x, (0, 3, 1, 2)).reshape(x.shape[0], -1)
 
 
 def batch_norm(epsilon: float, name: str) -> nn.BatchNorm:
