@@ -151,6 +151,30 @@ def load_variables(name: str, weights: str, num_classes: int = 1000) -> dict:
     return variables
 
 
+def random_variables(expected_shapes, seed: int) -> dict:
+    """Seeded random variables with the structure of ``expected_shapes`` (for tests and benchmarks).
+
+    Kernels are He-normal, N(0, 2/fan_in) with fan_in = the product of all but the last axis (HWIO
+    convs, depthwise ``(k, k, 1, C)``, Dense ``(in, out)``); biases and BatchNorm shifts/means are 0,
+    BatchNorm scales and variances 1. Drawn on the host with numpy (``module.init`` would compile the
+    whole network with one PRNG op per parameter: tens of seconds on CPU).
+    """
+    rng = np.random.default_rng(seed)
+    flat = flax.traverse_util.flatten_dict(expected_shapes)
+    out = {}
+    for key in sorted(flat):
+        leaf = flat[key]
+        if key[-1] == "kernel":
+            fan_in = int(np.prod(leaf.shape[:-1]))
+            value = rng.standard_normal(leaf.shape, dtype=np.float32) * np.float32(np.sqrt(2.0 / fan_in))
+        elif key[-1] in ("scale", "var"):
+            value = np.ones(leaf.shape, leaf.dtype)
+        else:
+            value = np.zeros(leaf.shape, leaf.dtype)
+        out[key] = value.astype(leaf.dtype)
+    return flax.traverse_util.unflatten_dict(out)
+
+
 def load_model(name: str = "efficientnet_lite0", weights: str | os.PathLike | None = None, *,
                num_classes: int = 1000, seed: int = 0) -> Model:
     """Loads a zoo model with its weights.
@@ -178,7 +202,7 @@ def load_model(name: str = "efficientnet_lite0", weights: str | os.PathLike | No
             raise GigjaxError(f"{name} has no embedded weights: pass weights=PATH to a checkpoint "
                               f"(torchvision .pth or .safetensors), or weights='random' for seeded random ones")
     if isinstance(weights, str) and weights == "random":
-        variables = module.init(jax.random.PRNGKey(seed), jnp.zeros((1, *arch.input_shape), jnp.float32))
+        variables = random_variables(_expected_shapes(arch, module), seed)
     else:
         variables = load_variables(name, weights, num_classes)
     variables = jax.tree_util.tree_map(jnp.asarray, variables)
