@@ -25,10 +25,40 @@ def numpy_weights():
     return module
 
 
+def load_golden(name: str) -> dict[str, np.ndarray]:
+    with np.load(GOLDEN / name) as data:
+        return {k: data[k] for k in data.files}
+
+
 @pytest.fixture(scope="session")
 def torchvision_golden() -> dict[str, np.ndarray]:
-    with np.load(GOLDEN / "torchvision_random.npz") as data:
-        return {k: data[k] for k in data.files}
+    return load_golden("torchvision_random.npz")
+
+
+@pytest.fixture(scope="session")
+def torch_ops() -> dict[str, np.ndarray]:
+    """PyTorch pooling outputs (NCHW) for the layer tests."""
+    return load_golden("torch_ops.npz")
+
+
+@pytest.fixture(scope="session")
+def lite0_golden() -> dict[str, np.ndarray]:
+    return load_golden("lite0_chelsea.npz")
+
+
+@pytest.fixture(scope="session")
+def shape_model():
+    """``name → Model`` of a zoo architecture whose variables are ``ShapeDtypeStruct``s: enough for
+    layer listings and shape checks, with no weights drawn or read."""
+    import gigjax
+    from gigjax.models import zoo
+
+    def make(name: str):
+        arch = zoo.architecture(name)
+        module = arch.build(1000)
+        return gigjax.Model(module=module, variables=zoo._expected_shapes(arch, module), card=arch.card(1000))
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -98,12 +98,6 @@ class DepthwiseConvVariantsTest(chex.TestCase):
         assert_same_outputs_and_grads(self.variant(ours)(*args), jax.jit(reference)(*args))
 
 
-@pytest.fixture(scope="module")
-def torch_ops(golden_dir):
-    with np.load(golden_dir / "torch_ops.npz") as data:
-        return {k: data[k] for k in data.files}
-
-
 def nhwc(x: np.ndarray) -> np.ndarray:
     return np.transpose(x, (0, 2, 3, 1))
 

@@ -69,13 +69,8 @@ def test_torch_name_map(name, target):
 
 
 @pytest.fixture(scope="module")
-def resnet50_shapes():
-    """A ResNet50 whose variables are only shapes: enough for layer listings, no weights drawn."""
-    from gigjax.models import zoo
-
-    arch = zoo.architecture("resnet50")
-    return gigjax.Model(module=arch.build(1000), variables=zoo._expected_shapes(arch, arch.build(1000)),
-                        card=arch.card(1000))
+def resnet50_shapes(shape_model):
+    return shape_model("resnet50")
 
 
 def test_layer_paths_mirror_torchvision(resnet50_shapes):

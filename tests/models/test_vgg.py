@@ -13,15 +13,12 @@ import numpy as np
 import pytest
 
 import gigjax
-from gigjax.models import convert, vgg, zoo
+from gigjax.models import convert, vgg
 
 
 @pytest.fixture(scope="module")
-def vgg16_shapes():
-    """A VGG16 whose variables are only shapes: enough for layer listings, no weights drawn."""
-    arch = zoo.architecture("vgg16")
-    return gigjax.Model(module=arch.build(1000), variables=zoo._expected_shapes(arch, arch.build(1000)),
-                        card=arch.card(1000))
+def vgg16_shapes(shape_model):
+    return shape_model("vgg16")
 
 
 def test_logits_match_torchvision(numpy_weights, torchvision_golden, torchvision_input, vgg16_shapes):
