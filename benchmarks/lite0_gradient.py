@@ -68,7 +68,7 @@ def jax_gradient_fn(grouped: bool):
         x = args[0]
         kernel = module.get_variable("params", "kernel")
         k, s = module.kernel_size, module.stride
-        return jax.lax.conv_general_dilated(x, kernel, (s, s), layers._padding(x, (k, k), s, module.padding),
+        return jax.lax.conv_general_dilated(x, kernel, (s, s), layers.explicit_padding(x, (k, k), s, module.padding),
                                             dimension_numbers=("NHWC", "HWIO", "NHWC"),
                                             feature_group_count=x.shape[-1])
 
@@ -134,13 +134,15 @@ def main() -> None:
           f"{'grouped-conv jax ms/img':>24} {'grouped/torch':>14} {'Δ grouped':>10} {'Δ torch':>8}")
     for b in args.batches:
         r, g = results[b], grads[b]
-        rel = lambda other: np.abs(g["jax"] - other).max() / np.abs(g["jax"]).max()  # noqa: E731
+        rel = lambda other: np.median([np.abs(a - o).max() / np.abs(a).max()  # noqa: E731
+                                       for a, o in zip(g["jax"], other)])
         print(f"{b:>5} {r['jax']:>11.1f} {r['torch']:>13.1f} {r['jax'] / r['torch']:>10.2f} "
               f"{r['jax_grouped']:>24.1f} {r['jax_grouped'] / r['torch']:>14.2f} "
               f"{rel(g['jax_grouped']):>10.1e} {rel(g['torch']):>8.1e}")
-    print("Δ: max |gradient difference| / max |gradient| against gigjax's. PyTorch's float32 CPU gradient is "
-          "itself ~1e-3 away from its float64 one (tests/golden/make_lite0_golden.py); gigjax's float32 "
-          "gradient is within ~2e-7 of it.")
+    print("Δ: median over images of max |gradient difference| / max |gradient|, against gigjax's gradient. "
+          "An image whose activations lie within float32 rounding of a ReLU6 kink (0 or 6) can differ by "
+          "~1e-3 in any float32 implementation (the derivative jumps there); against a float64 reference "
+          "gigjax's float32 gradient is within ~1e-6 elsewhere (tests/golden/make_lite0_golden.py).")
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def torch_to_flax(state_dict: Mapping[str, np.ndarray], name_map: NameMap, expec
         if tuple(value.shape) != tuple(expected[key].shape):
             wrong_shape.append(f"{name} {tuple(value.shape)} vs {tuple(expected[key].shape)}")
             continue
-        out[key] = value.astype(expected[key].dtype)
+        out[key] = value.astype(expected[key].dtype, copy=False)
     missing = ["/".join(k) for k in expected if k not in out]
     if unexpected or wrong_shape or missing:
         parts = []

@@ -24,7 +24,8 @@ def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _padding(x: jax.Array, kernel: Sequence[int], stride: int, padding) -> tuple[tuple[int, int], ...]:
+def explicit_padding(x: jax.Array, kernel: Sequence[int], stride: int, padding) -> tuple[tuple[int, int], ...]:
+    """((top, bottom), (left, right)) for an NHWC input: ``padding`` is an int (symmetric) or ``"tf_same"``."""
     if padding == "tf_same":
         return tuple(tf_same_padding(x.shape[1 + i], kernel[i], stride) for i in range(2))
     p = int(padding)
@@ -50,7 +51,7 @@ class Conv2d(nn.Module):
                             jnp.float32)
         y = jax.lax.conv_general_dilated(
             x, kernel, window_strides=(self.stride, self.stride),
-            padding=_padding(x, (k, k), self.stride, self.padding),
+            padding=explicit_padding(x, (k, k), self.stride, self.padding),
             dimension_numbers=("NHWC", "HWIO", "NHWC"))
         if self.use_bias:
             y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
@@ -76,7 +77,7 @@ class DepthwiseConv2d(nn.Module):
         k, s = self.kernel_size, self.stride
         channels = x.shape[-1]
         kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, k, 1, channels), jnp.float32)
-        pads = _padding(x, (k, k), s, self.padding)
+        pads = explicit_padding(x, (k, k), s, self.padding)
         xp = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
         out_h = (xp.shape[1] - k) // s + 1
         out_w = (xp.shape[2] - k) // s + 1
