@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import zipfile
-import zlib
 from typing import Callable
 
 import flax.linen as nn
@@ -19,6 +17,7 @@ from gigjax.errors import GigjaxError
 from gigjax.models import convert
 from gigjax.models.card import ModelCard
 from gigjax.models.model import Model
+from gigjax.models import weight_file
 from gigjax.models.torch_checkpoint import CheckpointError, load_state_dict
 
 
@@ -77,16 +76,7 @@ def _expected_shapes(arch: Architecture, module: nn.Module):
 
 
 def _read_gigjax_npz(path: str) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise CheckpointError(f"{path}: a .npz weight file must hold named arrays, not one array")
-            flat = {k: data[k] for k in data.files}
-    except CheckpointError:
-        raise
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-        raise CheckpointError(f"{path}: damaged .npz weight file ({type(exc).__name__}: {exc})") from None
-    return convert.unflatten_variables(flat)
+    return convert.unflatten_variables(weight_file.read(path)[1])
 
 
 def _check_variables(variables, expected, name: str, source: str) -> dict:
@@ -184,7 +174,8 @@ def load_model(name: str = "efficientnet_lite0", weights: str | os.PathLike | No
       weights: a local checkpoint: torchvision-layout ``.pth`` (zip or legacy) or ``.safetensors``,
         or a gigjax ``.npz``. ``None`` takes the embedded default weights (an error for models that
         have none). The string ``"random"`` gives seeded random weights (for tests and benchmarks only).
-      num_classes: number of outputs (class names beyond ImageNet's are ``class_<i>``).
+      num_classes: number of outputs (class names beyond ImageNet's are ``class_<i>``); a gigjax ``.npz``
+        with a meta entry (``gigjax finetune``'s output) sets it and the class names itself.
       seed: PRNG seed for ``weights="random"``.
 
     Raises:
@@ -195,6 +186,10 @@ def load_model(name: str = "efficientnet_lite0", weights: str | os.PathLike | No
     arch = architecture(name)
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
         raise GigjaxError(f"num_classes must be a positive int, got {num_classes!r}")
+    meta = _weight_file_meta(name, weights, num_classes)
+    class_names = None
+    if meta is not None:
+        num_classes, class_names = meta["num_classes"], tuple(meta["class_names"])
     module = arch.build(int(num_classes))
     if weights is None:
         weights = arch.default_weights()
@@ -206,4 +201,27 @@ def load_model(name: str = "efficientnet_lite0", weights: str | os.PathLike | No
     else:
         variables = load_variables(name, weights, num_classes)
     variables = jax.tree_util.tree_map(jnp.asarray, variables)
-    return Model(module=module, variables=variables, card=arch.card(num_classes))
+    card = arch.card(num_classes)
+    if class_names is not None:
+        card = dataclasses.replace(card, class_names=class_names)
+    return Model(module=module, variables=variables, card=card)
+
+
+def _weight_file_meta(name: str, weights, num_classes: int) -> dict | None:
+    """The meta of a gigjax ``.npz`` weight file (fine-tuned heads), checked against the request."""
+    if weights is None or (isinstance(weights, str) and weights == "random"):
+        return None
+    path = os.fspath(weights)
+    if not path.endswith(".npz"):
+        return None
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no such weight file")
+    meta = weight_file.peek_meta(path)
+    if meta is None:
+        return None
+    if meta["arch"] != name:
+        raise convert.WeightMismatchError(f"{path} holds {meta['arch']} weights, not {name}: "
+                                          f"load_model({meta['arch']!r}, weights=...)")
+    if num_classes not in (1000, meta["num_classes"]):
+        raise GigjaxError(f"{path} has a {meta['num_classes']}-class head; num_classes={num_classes} disagrees")
+    return meta
