@@ -52,7 +52,7 @@ class ClassTargets:
     entry: tuple[int | None, ...]
     model_classes: tuple[int, ...] = ()
     scorers: tuple[Callable, ...] = ()
-    description: str = ""
+    description: str = dataclasses.field(default="", compare=False)
 
     def targets(self, ids: jax.Array):
         """(B,) int entry ids → an explainer ``targets`` value (class indices or a callable)."""
@@ -108,6 +108,12 @@ def _imagenet_class_map(family: str) -> ClassMap:
     return lambda name: classmap.target_for(family, name)
 
 
+def _is_imagenet(model_names: Sequence[str]) -> bool:
+    from gigjax.models import imagenet_class_names
+
+    return tuple(model_names) == imagenet_class_names()
+
+
 def resolve_targets(class_names: Sequence[str], family: str, model_names: Sequence[str],
                     class_map: str | ClassMap = "auto") -> ClassTargets:
     """Decides how the dataset's classes are explained by a model with classes ``model_names``.
@@ -116,8 +122,8 @@ def resolve_targets(class_names: Sequence[str], family: str, model_names: Sequen
       class_names: the dataset's classes.
       family: the dataset family (``"voc"``, ``"coco"``, ``"imagenet"``, ``"custom"``).
       model_names: the model card's class names.
-      class_map: ``"auto"`` (native when the model knows the dataset's classes by name, else the
-        ImageNet class map for a 1000-class model on VOC/COCO), ``"none"`` (native only),
+      class_map: ``"auto"`` (the ImageNet class map for an ImageNet-1k model on VOC/COCO, else
+        native: dataset classes matched to the model's by name), ``"none"`` (native only),
         ``"imagenet"`` (the ImageNet class map), or a function ``class name → targets callable | None``.
 
     Raises:
@@ -128,11 +134,10 @@ def resolve_targets(class_names: Sequence[str], family: str, model_names: Sequen
     elif class_map == "imagenet":
         result = _mapped(class_names, _imagenet_class_map(family),
                          f"mapped: {family.upper()} classes → log-sum-exp of their ImageNet classes' logits")
+    elif class_map == "auto" and family in ("voc", "coco") and _is_imagenet(model_names):
+        return resolve_targets(class_names, family, model_names, "imagenet")
     elif class_map in ("auto", "none"):
         result = _native(class_names, model_names, family)
-        known = len(class_names) - len(result.unmapped)
-        if class_map == "auto" and known == 0 and len(model_names) == 1000 and family in ("voc", "coco"):
-            return resolve_targets(class_names, family, model_names, "imagenet")
     else:
         raise GigjaxError(f"class map must be one of {', '.join(CLASS_MAPS)} or a function, got {class_map!r}")
     if len(result.unmapped) == len(class_names):

@@ -1,0 +1,178 @@
+"""The evaluation runner: results equal the metric functions applied directly, resume after a kill
+or a crash gives the uninterrupted summary, clear errors lose no finished results."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from gigjax import metrics as M
+from gigjax.data import VOC_CLASSES, open_dataset
+from gigjax.errors import GigjaxError
+from gigjax.evaluation import Evaluation, evaluate, stretch
+from gigjax.explain import explainer
+
+from toy import SETTINGS
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def assert_same(a, b, path="summary"):
+    """Recursive equality with a float tolerance (NaN equals NaN)."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), f"{path}: keys {sorted(a)} vs {sorted(b)}"
+        for k in a:
+            assert_same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), f"{path}: lengths differ"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            assert a is None and b is None, f"{path}: {a} vs {b}"
+        elif math.isnan(a) or math.isnan(b):
+            assert math.isnan(a) and math.isnan(b), f"{path}: {a} vs {b}"
+        else:
+            assert a == pytest.approx(b, rel=1e-5, abs=1e-6), f"{path}: {a} vs {b}"
+    else:
+        assert a == b, f"{path}: {a} vs {b}"
+
+
+def _results(out):
+    by_index = {}
+    with open(os.path.join(out, "results.jsonl")) as f:
+        for line in f:
+            for r in json.loads(line)["results"]:
+                by_index[r["index"]] = r
+    return [by_index[i] for i in sorted(by_index)]
+
+
+def test_reference_run_layout_and_counts(reference_run):
+    out, summary = reference_run
+    result = summary["methods"]["gradcam"]
+    assert summary["images"] == 3 and result["images"] == 3 and result["failed"] == 0
+    assert set(M.METRICS) <= set(result)
+    pg = result["pointing_game"]
+    # labelme VOC: 2011_000003 person; 2011_000006 person (chair, sofa in the COCO file only); bus + car
+    assert pg["n"] + pg["nan"] == 4 and pg["unmapped"] == {} and set(pg["classes"]) <= {"person", "bus", "car"}
+    assert len(result["deletion"]["curve"]) == M.num_steps(32 * 32, SETTINGS["step"])
+    for name in ("summary.json", "summary.md", "summary.csv", "figures/curves.png", "figures/examples.png"):
+        assert os.path.isfile(os.path.join(out, name)), name
+    md = open(os.path.join(out, "summary.md")).read()
+    assert "| Method | Pointing Game % ↑ | Energy PG % ↑ | Average Drop % ↓" in md and "| gradcam |" in md
+    rows = open(os.path.join(out, "summary.csv")).read().splitlines()
+    assert rows[0] == "method," + ",".join(M.METRICS) and rows[1].startswith("gradcam,")
+
+
+def test_stored_results_equal_the_metric_functions_applied_directly(reference_run, tiny, labelme_voc):
+    out, _ = reference_run
+    stored = _results(out)[2]                                   # the bus photo
+    rec = labelme_voc[2]
+    photo = stretch(rec.image, (32, 32))
+    x = tiny.normalize(photo[None])
+    explain = explainer("gradcam")
+    probs = jax.nn.softmax(tiny.logits(x))
+    pred = int(np.argmax(probs))
+    maps = explain(tiny, x, np.asarray([pred]))
+    y, o = float(probs[0, pred]), float(M.masked_confidence(tiny, x, maps, np.asarray([pred]))[0])
+    assert stored["pred"] == pred and stored["pred_name"] == VOC_CLASSES[pred]
+    assert stored["average_drop"] == pytest.approx(float(M.average_drop(np.float32(y), np.float32(o))), rel=1e-4, abs=1e-4)
+    curve = M.causal_curve(tiny, x, maps, np.asarray([pred]), mode="deletion", step=SETTINGS["step"])
+    np.testing.assert_allclose(stored["deletion_curve"], np.asarray(curve[0]), atol=1e-5)
+    # pointing game of the bus class in the original 500×375 grid
+    bus = VOC_CLASSES.index("bus")
+    bus_map = explain(tiny, x, np.asarray([bus]))
+    big = M.to_image_size(bus_map, np.asarray([[375, 500]]), (375, 500))
+    boxes = rec.boxes[rec.box_labels == bus][None]
+    hit, point = M.pointing_game(big, np.asarray([[375, 500]]), boxes, np.ones(boxes.shape[:2], bool))
+    entry = next(e for e in stored["pointing"] if e["class"] == "bus")
+    assert entry["hit"] == float(hit[0]) and entry["point"] == [int(v) for v in point[0]]
+
+
+def _copy_voc(fixtures_dir, tmp_path):
+    target = tmp_path / "voc"
+    shutil.copytree(os.path.join(fixtures_dir, "labelme", "voc"), target)
+    return str(target)
+
+
+def test_resume_after_sigkill_equals_uninterrupted(reference_run, fixtures_dir, tmp_path):
+    voc, out = _copy_voc(fixtures_dir, tmp_path), str(tmp_path / "killed")
+    results = os.path.join(out, "results.jsonl")
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "run_tiny.py"), voc, out, "--batch-size", "1",
+                             "--delay", "1.0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if os.path.isfile(results) and open(results).read().count("\n") >= 1:
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    lines = open(results).read().count("\n")
+    assert 1 <= lines < 3, "the run must be killed mid-way"
+    summary = evaluate(_tiny(), open_dataset(voc), ["gradcam"], out, batch_size=2, settings=SETTINGS, progress=False)
+    assert open(results).read().count("\n") == lines + 1          # only the missing images were computed
+    assert_same(summary["methods"], reference_run[1]["methods"])
+    assert_same(_results(out), _results(reference_run[0]), "results")
+
+
+def _tiny():
+    from toy import tiny_model
+    return tiny_model()
+
+
+def test_resume_after_a_torn_line_equals_uninterrupted(reference_run, tiny, labelme_voc, tmp_path):
+    out = str(tmp_path / "torn")
+    evaluate(tiny, labelme_voc, ["gradcam"], out, batch_size=2, settings=SETTINGS, progress=False, limit=2)
+    with open(os.path.join(out, "results.jsonl"), "a") as f:
+        f.write('{"method":"gradcam","results":[{"index":2,"image_id":"2011_0')   # a crash mid-write
+    summary = evaluate(tiny, labelme_voc, ["gradcam"], out, batch_size=2, settings=SETTINGS, progress=False)
+    assert_same(summary["methods"], reference_run[1]["methods"])
+
+
+def test_missing_image_stops_with_a_clear_error_and_keeps_finished_results(reference_run, tiny, fixtures_dir,
+                                                                          tmp_path):
+    voc = _copy_voc(fixtures_dir, tmp_path)
+    bus = os.path.join(voc, "JPEGImages", "2011_000025.jpg")
+    shutil.move(bus, bus + ".away")
+    out = str(tmp_path / "out")
+    with pytest.raises(GigjaxError, match="2011_000025.jpg: no such image file"):
+        evaluate(tiny, open_dataset(voc), ["gradcam"], out, batch_size=1, settings=SETTINGS, progress=False)
+    assert [r["index"] for r in _results(out)] == [0, 1]
+    skipped = evaluate(tiny, open_dataset(voc), ["gradcam"], out, batch_size=1, settings=SETTINGS,
+                       progress=False, on_error="skip")
+    assert skipped["methods"]["gradcam"]["failed"] == 1
+    shutil.move(bus + ".away", bus)
+    summary = evaluate(tiny, open_dataset(voc), ["gradcam"], out, batch_size=1, settings=SETTINGS, progress=False)
+    assert_same(summary["methods"], reference_run[1]["methods"])
+
+
+def test_bad_arguments_fail_before_any_work(tiny, labelme_voc, tmp_path):
+    out = tmp_path / "never"
+    with pytest.raises(GigjaxError, match="unknown metric.*pointing"):
+        Evaluation(tiny, labelme_voc, ["gradcam"], str(out), metrics=["pointing"])
+    with pytest.raises(GigjaxError, match="unknown method 'gradcan'"):
+        Evaluation(tiny, labelme_voc, ["gradcan"], str(out))
+    with pytest.raises(GigjaxError, match="masking space"):
+        Evaluation(tiny, labelme_voc, ["gradcam"], str(out), settings={"masking_space": "rgb"})
+    with pytest.raises(GigjaxError, match="has no option"):
+        Evaluation(tiny, labelme_voc, ["gradcam"], str(out), method_options={"gradcam": {"steps": 3}})
+    with pytest.raises(GigjaxError, match="fixed by the evaluation protocol"):
+        Evaluation(tiny, labelme_voc, ["gradcam"], str(out), postprocess={"normalize": False})
+    assert not out.exists()
+
+
+def test_a_different_run_in_the_same_folder_is_refused(reference_run, tiny, labelme_voc):
+    with pytest.raises(GigjaxError, match="different"):
+        evaluate(tiny, labelme_voc, ["gradcam"], reference_run[0], metrics=["pointing_game"], progress=False)
