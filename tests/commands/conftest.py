@@ -1,0 +1,8 @@
+import pytest
+
+from fixtures.real import real_fixtures
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> str:
+    return real_fixtures()
