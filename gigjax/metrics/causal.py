@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -101,7 +102,10 @@ def causal_curve(model, x: jax.Array, saliency: jax.Array, classes: jax.Array, *
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    chex.assert_rank(x, 4)
     b, h, w, c = x.shape
+    chex.assert_shape(saliency, (b, h, w))
+    chex.assert_shape(classes, (b,))
     if mode == "deletion":
         start, finish = x, jnp.zeros_like(x)
     else:

@@ -16,6 +16,7 @@ regions turn black rather than to the dataset mean.
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -24,6 +25,7 @@ SPACES = ("normalized", "pixel")
 
 def mask_input(model, x: jax.Array, maps: jax.Array, space: str = "normalized") -> jax.Array:
     """x ⊙ map in the chosen space: (B, H, W, C) input, (B, H, W) maps in [0, 1] → (B, H, W, C)."""
+    chex.assert_shape(maps, x.shape[:3])
     m = maps[..., None].astype(x.dtype)
     if space == "normalized":
         return x * m

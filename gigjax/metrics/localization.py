@@ -18,6 +18,7 @@ static.
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -36,6 +37,7 @@ def to_image_size(maps: jax.Array, sizes: jax.Array, canvas: tuple[int, int]) ->
       (B, Hc, Wc): image b's map in ``[:H_b, :W_b]`` (identical to ``jax.image.resize(map, (H_b, W_b))``
       there); values outside are meaningless and must be masked with :func:`valid_pixels`.
     """
+    _check(maps, sizes)
     h, w = maps.shape[-2:]
     scale = sizes.astype(jnp.float32) / jnp.asarray([h, w], jnp.float32)
 
@@ -84,6 +86,14 @@ def box_region(boxes: jax.Array, valid: jax.Array, sizes: jax.Array, canvas: tup
     return cover > 0
 
 
+def _check(maps, sizes, boxes=None, valid=None) -> None:
+    chex.assert_rank(maps, 3)
+    chex.assert_shape(sizes, (maps.shape[0], 2))
+    if boxes is not None:
+        chex.assert_shape(boxes, (maps.shape[0], None, 4))
+        chex.assert_shape(valid, boxes.shape[:2])
+
+
 def _blank(maps: jax.Array, inside: jax.Array) -> jax.Array:
     hi = jnp.max(jnp.where(inside, maps, -jnp.inf), axis=(1, 2))
     lo = jnp.min(jnp.where(inside, maps, jnp.inf), axis=(1, 2))
@@ -117,6 +127,7 @@ def pointing_game(maps: jax.Array, sizes: jax.Array, boxes: jax.Array, valid: ja
       (hit (B,) float32 in {1, 0, NaN}, point (B, 2) int32 (row, col)). NaN: blank map or no box
       pixel inside the image.
     """
+    _check(maps, sizes, boxes, valid)
     inside = valid_pixels(sizes, maps.shape[1:])
     point = max_point(maps, sizes)
     c0, r0, c1, r1, nonempty = _pixel_ranges(boxes, valid, sizes)
@@ -140,6 +151,7 @@ def energy_pointing_game(maps: jax.Array, sizes: jax.Array, boxes: jax.Array, va
     Returns:
       (B,) float32 in [0, 1]; NaN for a map with no energy or a class with no pixel in the image.
     """
+    _check(maps, sizes, boxes, valid)
     canvas = maps.shape[1:]
     inside = valid_pixels(sizes, canvas)
     energy = jnp.where(inside, jax.nn.relu(maps), 0.0)
