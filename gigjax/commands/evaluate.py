@@ -57,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="average drop / increase: multiply the normalised input (default) or the pixels")
     e.add_argument("--step", type=int, default=224,
                    help="deletion/insertion: pixels per step (RISE used 224 and 1792 at 224x224)")
-    e.add_argument("--chunk", type=int, default=8, help="deletion/insertion steps per model call (memory)")
+    e.add_argument("--curve-chunk", type=int, default=8,
+                   help="deletion/insertion steps evaluated per model call (bounds memory)")
     e.add_argument("--examples", type=int, default=4, help="images shown in the example-map grid")
     e.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="an unreadable image stops the run (raise) or is recorded as failed (skip)")
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     evaluation = Evaluation(
         model, dataset, methods, args.out, metrics=tuple(args.metrics), batch_size=args.batch_size,
         limit=args.limit, settings={"tolerance": args.tolerance, "masking_space": args.masking_space,
-                                    "step": args.step, "chunk": args.chunk},
+                                    "step": args.step, "chunk": args.curve_chunk},
         method_options=cli_options.method_options(args, methods), postprocess=_postprocess(args),
         class_map=args.class_map, examples=args.examples, on_error=args.on_error,
         progress=not args.no_progress,

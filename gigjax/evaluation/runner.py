@@ -24,7 +24,7 @@ import queue
 import sys
 import threading
 import time
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image

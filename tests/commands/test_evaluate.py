@@ -4,32 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import types
-
-import jax
-import jax.numpy as jnp
 import pytest
 
+from fixtures.standin import use_class_map
 from gigjax.cli import main
-
-# ImageNet classes standing in for gigjax.data.classmap until it is merged (then the real map is used).
-STAND_IN = {"bus": (654, 779, 874), "car": (436, 468, 511, 609, 627, 656, 705, 751, 817)}
-
 
 @pytest.fixture
 def class_map(monkeypatch):
-    try:
-        import gigjax.data.classmap  # noqa: F401  (the real VOC/COCO → ImageNet map)
-    except ImportError:
-        fake = types.ModuleType("gigjax.data.classmap")
-
-        def target_for(family, name):
-            idx = STAND_IN.get(name.lower())
-            return None if idx is None else (lambda logits: jax.nn.logsumexp(logits[:, jnp.asarray(idx)], axis=-1))
-
-        fake.target_for = target_for
-        monkeypatch.setitem(sys.modules, "gigjax.data.classmap", fake)
+    use_class_map(monkeypatch)
 
 
 def test_pointing_game_on_the_labelme_bus_hits_with_gradcam_on_lite0(fixtures_dir, tmp_path, class_map, capsys):

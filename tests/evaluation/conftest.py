@@ -1,27 +1,8 @@
 import os
 
-import jax
-import jax.numpy as jnp
 import pytest
 
 from fixtures.real import real_fixtures
-
-# ImageNet classes standing in for the VOC → ImageNet class map until gigjax.data.classmap lands.
-STAND_IN = {"bus": (654, 779, 874), "car": (436, 468, 511, 609, 627, 656, 705, 751, 817)}
-
-
-def _lse(indices):
-    def score(logits):
-        return jax.nn.logsumexp(logits[:, jnp.asarray(indices)], axis=-1)
-    return score
-
-
-_SCORERS = {name: _lse(idx) for name, idx in STAND_IN.items()}
-
-
-def stand_in_target_for(name):
-    return _SCORERS.get(name.lower())
-
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> str:

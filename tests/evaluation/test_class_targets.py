@@ -11,7 +11,7 @@ from gigjax.errors import GigjaxError
 from gigjax.evaluation import resolve_targets
 from gigjax.models import imagenet_class_names
 
-from conftest import stand_in_target_for
+from fixtures.standin import stand_in_target_for, use_class_map
 
 
 def test_native_fine_tuned_head_matches_names_and_aliases():
@@ -39,12 +39,7 @@ def test_mapped_scores_pick_each_pairs_class_and_report_unmapped():
 
 
 def test_auto_uses_the_imagenet_class_map_for_an_imagenet_model(monkeypatch):
-    import sys
-    import types
-
-    fake = types.ModuleType("gigjax.data.classmap")
-    fake.target_for = lambda family, name: stand_in_target_for(name) if family == "voc" else None
-    monkeypatch.setitem(sys.modules, "gigjax.data.classmap", fake)
+    use_class_map(monkeypatch)
     t = resolve_targets(VOC_CLASSES, "voc", imagenet_class_names(), "auto")
     assert t.mode == "mapped" and t.entry[VOC_CLASSES.index("bus")] is not None
     assert t.entry[VOC_CLASSES.index("person")] is None
