@@ -168,7 +168,17 @@ def main(argv=None) -> int:
                     raise
                 why = f"pointing metrics unavailable: {exc}"
                 evaluation = Evaluation(model, dataset, [method], out + "-confidence", metrics=run_metrics, **kwargs)
-            summary = evaluation.run()["methods"][method]
+            try:
+                summary = evaluation.run()["methods"][method]
+            except GigjaxError as exc:
+                if evaluation.targets is None or evaluation.targets.mode != "mapped":
+                    raise
+                # e.g. Score-CAM needs class indices: explain each class's top-scoring ImageNet class
+                notes.append(f"{label}: {str(exc).splitlines()[0]} → each mapped class explained by its "
+                             f"top-scoring ImageNet class (--mapped-target top)")
+                evaluation = Evaluation(model, dataset, [method], out + "-top", metrics=run_metrics,
+                                        mapped_target="top", **kwargs)
+                summary = evaluation.run()["methods"][method]
         except (GigjaxError, ValueError, RuntimeError) as exc:
             rows.append((label, None, f"failed: {str(exc).splitlines()[0]}"))
             continue

@@ -16,7 +16,7 @@ from gigjax.commands import options as cli_options
 from gigjax.data import open_dataset
 from gigjax.errors import GigjaxError
 from gigjax.evaluation import Evaluation
-from gigjax.evaluation.targets import CLASS_MAPS
+from gigjax.evaluation.targets import CLASS_MAPS, MAPPED_TARGETS
 from gigjax.metrics import METRICS, SPACES, TOLERANCE
 from gigjax.models import available_models, load_model
 
@@ -45,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--class-map", choices=CLASS_MAPS, default="auto",
                    help="how dataset classes become targets: auto (the model's own classes when they "
                         "match, else the VOC/COCO→ImageNet map for an ImageNet model), none, imagenet")
+    m.add_argument("--mapped-target", choices=MAPPED_TARGETS, default="logsumexp",
+                   help="with a class map: explain the class's log-sum-exp score, or its top-scoring "
+                        "ImageNet class (needed by methods that take class indices, e.g. Score-CAM)")
     e = parser.add_argument_group("evaluation")
     e.add_argument("--methods", type=cli_options.name_list, default=("gradcam",),
                    help="method names, comma-separated (see `gigjax methods`)")
@@ -123,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit, settings={"tolerance": args.tolerance, "masking_space": args.masking_space,
                                     "step": args.step, "chunk": args.curve_chunk},
         method_options=cli_options.method_options(args, methods), postprocess=_postprocess(args),
-        class_map=args.class_map, examples=args.examples, on_error=args.on_error,
+        class_map=args.class_map, mapped_target=args.mapped_target, examples=args.examples,
+        on_error=args.on_error,
         progress=not args.no_progress,
         model_id=f"{args.model}:{os.path.abspath(args.weights) if args.weights else 'embedded'}:{num_classes}")
     print(f"gigjax: {dataset!r}, {evaluation.count} images, methods {', '.join(methods)}, "

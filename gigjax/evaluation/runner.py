@@ -139,7 +139,8 @@ class Evaluation:
     def __init__(self, model: Model, dataset: Dataset, methods: Sequence[str], out: str, *,
                  metrics: Sequence[str] = M.METRICS, batch_size: int = 8, limit: int | None = None,
                  settings: dict | None = None, method_options: dict | None = None,
-                 postprocess: dict | None = None, class_map: str | ClassMap = "auto", examples: int = 4,
+                 postprocess: dict | None = None, class_map: str | ClassMap = "auto",
+                 mapped_target: str = "logsumexp", examples: int = 4,
                  on_error: str = "raise", devices=None, progress: bool = True, model_id: str | None = None):
         if not isinstance(model, Model):
             raise GigjaxError(f"model must be a gigjax Model, got {type(model).__name__}")
@@ -152,7 +153,8 @@ class Evaluation:
         metrics = tuple(dict.fromkeys(metrics))
         unknown = [m for m in metrics if m not in M.METRICS]
         if unknown or not metrics:
-            raise GigjaxError(f"unknown metric(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(M.METRICS)}")
+            raise GigjaxError(f"unknown metric(s) {', '.join(unknown) or '(none given)'}; "
+                              f"known: {', '.join(M.METRICS)}")
         self.settings = steps.Settings(metrics=metrics, **(settings or {}))
         check_choice(self.settings.masking_space, "masking space", M.SPACES)
         check_positive_int(self.settings.step, "step")
@@ -179,7 +181,8 @@ class Evaluation:
             explainer(method, **opts)  # validates every option now, before any work
         self.targets: ClassTargets | None = None
         if self.settings.localization_metrics:
-            self.targets = resolve_targets(dataset.class_names, dataset.family, model.card.class_names, class_map)
+            self.targets = resolve_targets(dataset.class_names, dataset.family, model.card.class_names, class_map,
+                                           mapped_target)
         self.sharding = BatchSharding(devices)
         self.model_id = model_id or model.card.name
         self.input_size = tuple(model.card.input_size)
@@ -338,6 +341,8 @@ def evaluate(model: Model, dataset: Dataset, methods: Sequence[str], out: str, *
       postprocess: explainer options for every method (``layer``, ``fuse``, ``relu``, ``scales``).
       class_map: ``"auto"``, ``"none"``, ``"imagenet"`` or a function (see
         :func:`gigjax.evaluation.targets.resolve_targets`).
+      mapped_target: ``"logsumexp"`` (explain a mapped class's score) or ``"top"`` (its top-scoring
+        model class; for methods that need class indices, such as Score-CAM).
       examples: how many leading images get example maps in the figure grid.
       on_error: ``"raise"`` (default) stops at an unreadable image (finished results stay on disk);
         ``"skip"`` records it as failed and goes on (it is retried on resume).

@@ -29,6 +29,7 @@ from gigjax.errors import GigjaxError
 
 ClassMap = Callable[[str], "Callable[[jax.Array], jax.Array] | None"]
 CLASS_MAPS = ("auto", "none", "imagenet")
+MAPPED_TARGETS = ("logsumexp", "top")
 
 
 def _key(name: str) -> str:
@@ -45,6 +46,10 @@ class ClassTargets:
       entry: per dataset class, its index into ``model_classes``/``scorers``, or ``None`` (unmapped).
       model_classes: native: the model class index of each entry.
       scorers: mapped: one ``logits (B, C) → (B,)`` callable per entry.
+      mapped_target: mapped: ``"logsumexp"`` explains the class's score itself (e.g. the log-sum-exp of
+        its ImageNet classes' logits); ``"top"`` explains the single model class that contributes most
+        to that score on each image (the argmax of ∂score/∂logits: for a log-sum-exp, the class's most
+        likely ImageNet class) — for methods that need class indices (e.g. Score-CAM).
       description: one line for reports.
     """
 
@@ -52,6 +57,7 @@ class ClassTargets:
     entry: tuple[int | None, ...]
     model_classes: tuple[int, ...] = ()
     scorers: tuple[Callable, ...] = ()
+    mapped_target: str = "logsumexp"
     description: str = dataclasses.field(default="", compare=False)
 
     def targets(self, ids: jax.Array):
@@ -63,7 +69,14 @@ class ClassTargets:
             table = jnp.stack([f(logits) for f in self.scorers], axis=-1)
             return jnp.take_along_axis(table, ids[:, None], axis=1)[:, 0]
 
-        return score
+        if self.mapped_target == "logsumexp":
+            return score
+
+        def top(logits):
+            weights = jax.grad(lambda z: jnp.sum(score(z)))(jax.lax.stop_gradient(logits))
+            return jnp.argmax(weights, axis=-1).astype(jnp.int32)
+
+        return top
 
     @property
     def unmapped(self) -> tuple[int, ...]:
@@ -85,7 +98,7 @@ def _native(class_names: Sequence[str], model_names: Sequence[str], family: str)
                         description="native: dataset classes explained by the model's own logits")
 
 
-def _mapped(class_names: Sequence[str], target_for: ClassMap, description: str) -> ClassTargets:
+def _mapped(class_names: Sequence[str], target_for: ClassMap, description: str, mapped_target: str) -> ClassTargets:
     entry, scorers = [], []
     for name in class_names:
         try:
@@ -95,7 +108,10 @@ def _mapped(class_names: Sequence[str], target_for: ClassMap, description: str) 
         entry.append(None if scorer is None else len(scorers))
         if scorer is not None:
             scorers.append(scorer)
-    return ClassTargets("mapped", tuple(entry), scorers=tuple(scorers), description=description)
+    if mapped_target == "top":
+        description += "; each pair explains its top-scoring ImageNet class"
+    return ClassTargets("mapped", tuple(entry), scorers=tuple(scorers), mapped_target=mapped_target,
+                        description=description)
 
 
 def _imagenet_class_map(family: str) -> ClassMap:
@@ -115,7 +131,7 @@ def _is_imagenet(model_names: Sequence[str]) -> bool:
 
 
 def resolve_targets(class_names: Sequence[str], family: str, model_names: Sequence[str],
-                    class_map: str | ClassMap = "auto") -> ClassTargets:
+                    class_map: str | ClassMap = "auto", mapped_target: str = "logsumexp") -> ClassTargets:
     """Decides how the dataset's classes are explained by a model with classes ``model_names``.
 
     Args:
@@ -125,17 +141,21 @@ def resolve_targets(class_names: Sequence[str], family: str, model_names: Sequen
       class_map: ``"auto"`` (the ImageNet class map for an ImageNet-1k model on VOC/COCO, else
         native: dataset classes matched to the model's by name), ``"none"`` (native only),
         ``"imagenet"`` (the ImageNet class map), or a function ``class name → targets callable | None``.
+      mapped_target: see :class:`ClassTargets` (mapped classes only).
 
     Raises:
       GigjaxError: no dataset class can be explained by this model.
     """
+    if mapped_target not in MAPPED_TARGETS:
+        raise GigjaxError(f"mapped target must be one of {', '.join(MAPPED_TARGETS)}, got {mapped_target!r}")
     if callable(class_map):
-        result = _mapped(class_names, class_map, "mapped: a user-supplied class map")
+        result = _mapped(class_names, class_map, "mapped: a user-supplied class map", mapped_target)
     elif class_map == "imagenet":
         result = _mapped(class_names, _imagenet_class_map(family),
-                         f"mapped: {family.upper()} classes → log-sum-exp of their ImageNet classes' logits")
+                         f"mapped: {family.upper()} classes → log-sum-exp of their ImageNet classes' logits",
+                         mapped_target)
     elif class_map == "auto" and family in ("voc", "coco") and _is_imagenet(model_names):
-        return resolve_targets(class_names, family, model_names, "imagenet")
+        return resolve_targets(class_names, family, model_names, "imagenet", mapped_target)
     elif class_map in ("auto", "none"):
         result = _native(class_names, model_names, family)
     else:

@@ -50,3 +50,13 @@ def test_nothing_explainable_is_an_error():
         resolve_targets(COCO_CLASSES, "coco", ("a", "b"), "none")
     with pytest.raises(GigjaxError, match="class map must be"):
         resolve_targets(VOC_CLASSES, "voc", VOC_CLASSES, "wordnet")
+
+
+def test_top_mapped_target_is_the_most_likely_class_of_the_set():
+    t = resolve_targets(VOC_CLASSES, "voc", imagenet_class_names(), stand_in_target_for, mapped_target="top")
+    logits = jnp.zeros((3, 1000)).at[0, 874].set(3.0).at[0, 779].set(1.0).at[1, 511].set(5.0).at[2, 654].set(0.5)
+    bus, car = t.entry[VOC_CLASSES.index("bus")], t.entry[VOC_CLASSES.index("car")]
+    classes = np.asarray(t.targets(jnp.asarray([bus, car, bus]))(logits))
+    assert classes.dtype == np.int32 and classes.tolist() == [874, 511, 654]
+    with pytest.raises(GigjaxError, match="mapped target"):
+        resolve_targets(VOC_CLASSES, "voc", imagenet_class_names(), stand_in_target_for, mapped_target="max")
