@@ -97,7 +97,11 @@ class CocoJson(Dataset):
     def __getitem__(self, index: int) -> Record:
         image_id, file_name = self.images[index]
         anns = self._annotations[index]
-        image = read_image(os.path.join(self.root, file_name))
+        path = os.path.join(self.root, file_name)
+        if not os.path.isfile(path):
+            raise GigjaxError(f"{path}: no such image file (images are looked up under {self.root}; "
+                              f"give their folder with --images / images=)")
+        image = read_image(path)
         boxes = coco_boxes([b for b, _ in anns])
         labels = [c for _, c in anns]
         stem = os.path.splitext(os.path.basename(file_name))[0]

@@ -181,6 +181,9 @@ class Evaluation:
             explainer(method, **opts)  # validates every option now, before any work
         self.targets: ClassTargets | None = None
         if self.settings.localization_metrics:
+            if dataset.family == "imagenet" and getattr(dataset, "boxes", None) is None:
+                raise GigjaxError("imagenet2012 carries no boxes in TFDS: give the ILSVRC validation box XML "
+                                  "folder (--boxes / boxes=) or drop pointing_game and energy_pointing_game")
             self.targets = resolve_targets(dataset.class_names, dataset.family, model.card.class_names, class_map,
                                            mapped_target)
         self.sharding = BatchSharding(devices)

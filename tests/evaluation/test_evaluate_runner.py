@@ -146,3 +146,20 @@ def test_bad_arguments_fail_before_any_work(tiny, labelme_voc, tmp_path):
 def test_a_different_run_in_the_same_folder_is_refused(reference_run, tiny, labelme_voc):
     with pytest.raises(GigjaxError, match="different"):
         evaluate(tiny, labelme_voc, ["gradcam"], reference_run[0], metrics=["pointing_game"], progress=False)
+
+
+def test_imagenet_without_box_files_cannot_play_the_pointing_game(tiny, tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    examples = [{"image": np.zeros((8, 8, 3), np.uint8), "label": 1, "file_name": "ILSVRC2012_val_00000001.JPEG"}]
+    class Source(list):
+        dataset_info = None
+
+    def as_data_source(builder, split, **kwargs):
+        source = Source(examples)
+        source.dataset_info = builder.info
+        return source
+
+    with tfds.testing.mock_data(as_data_source_fn=as_data_source):
+        dataset = open_dataset("imagenet2012")
+    with pytest.raises(GigjaxError, match="no boxes in TFDS: give the ILSVRC validation box XML folder"):
+        Evaluation(tiny, dataset, ["gradcam"], str(tmp_path / "x"), metrics=["pointing_game"])
