@@ -62,6 +62,9 @@ def explainer(method: str = "gradcam", *, layer: str | Sequence[str] | None = No
     """
     spec = get_method(method)
     opts = spec.bind(options)
+    if "scales" in opts:  # a method's own default pyramid (gigcam_f); an explicit scales= wins
+        own = opts.pop("scales")
+        scales = own if scales is None else scales
     check_choice(fuse, "fuse", ("mean", "max"))
     size = _as_size(output_size)
     layer = _as_layers(layer)

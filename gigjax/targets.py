@@ -72,3 +72,20 @@ def target_scores(targets: Targets, logits: jax.Array) -> tuple[jax.Array, jax.A
         classes = jnp.broadcast_to(jnp.asarray(targets, jnp.int32), (batch,))
     scores = jnp.take_along_axis(logits, classes[:, None], axis=1)[:, 0]
     return scores, classes
+
+
+def freeze_targets(targets: Targets, model: Any, x: jax.Array) -> Targets:
+    """Fixes ``targets`` at the reference input ``x``, for methods that evaluate the model elsewhere
+    (along an integration path, at other scales) but must explain the class chosen at ``x``.
+
+    ``None`` and a callable with an integer result become the (B,) classes they pick on
+    ``model.logits(x)``; a callable with a float result (a score function) is kept, since it is its
+    own target at every point; ints and arrays are returned unchanged. Pure and jit-able.
+    """
+    if targets is not None and not callable(targets):
+        return targets
+    logits = jax.lax.stop_gradient(model.logits(x))
+    if targets is None:
+        return jnp.argmax(logits, axis=-1).astype(jnp.int32)
+    _, classes = target_scores(targets, logits)  # also checks the callable's output shape
+    return classes if jnp.issubdtype(jax.eval_shape(targets, logits).dtype, jnp.integer) else targets

@@ -283,7 +283,12 @@ def load_torch(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"{path}: no such weight file")
-    obj = _read_zip(path) if zipfile.is_zipfile(path) else _read_legacy(path)
+    try:
+        obj = _read_zip(path) if zipfile.is_zipfile(path) else _read_legacy(path)
+    except CheckpointError as exc:
+        if path in str(exc):
+            raise
+        raise CheckpointError(f"{path}: {exc}") from None
     return _check_state_dict(path, obj)
 
 

@@ -1,6 +1,11 @@
+import pathlib
+import sys
+
 import pytest
 
-from fixtures.real import real_fixtures
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # tests/: the `fixtures` helpers
+
+from fixtures.real import real_fixtures  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,14 @@
 import os
+import pathlib
+import sys
 
 import pytest
 
-from fixtures.real import real_fixtures
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # tests/: the `fixtures` helpers
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # toy.py, compare.py
+
+from fixtures.real import real_fixtures  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> str:

