@@ -22,6 +22,7 @@ from gigjax.explain import explain, explainer
 from gigjax.imageio import read_image, sample_photo_path, save_overlay
 from gigjax.models import available_models, load_model
 from gigjax.probe import resolve_layers
+from gigjax.registry import get_method
 
 HELP = "explain photos: overlay PNGs, raw .npy maps and top-5 labels"
 
@@ -70,7 +71,11 @@ def run(args: argparse.Namespace) -> int:
         explainer(method, **post, **opts)
     if "layer" in post:
         resolve_layers(model, post["layer"])
-    fused = isinstance(post.get("layer"), tuple) or "scales" in post
+    several_layers = isinstance(post.get("layer"), tuple) or "scales" in post
+
+    def fused(method: str) -> bool:  # several layers or scales: the saved map is the fused one
+        return several_layers or get_method(method).bind(per_method[method]).get("scales") is not None
+
     os.makedirs(args.out, exist_ok=True)
     stems = _stems(paths)
     logits_fn = jax.jit(model.logits)
@@ -84,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         for path, p in zip(paths[chunk], probs):
             print(f"{path}: {_top5(p, card.class_names)}")
         for method, opts in per_method.items():
-            if fused:
+            if fused(method):
                 maps = explain(model, x, method, classes, **post, **opts)
                 raw = maps
             else:

@@ -6,7 +6,7 @@ import argparse
 
 from gigjax.registry import available_methods, get_method
 
-HELP = "list the explanation methods and their options"
+HELP = "list the explanation methods and their options (flags: --max-dist for max_dist, ...)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,5 +19,5 @@ def run(args: argparse.Namespace) -> int:
         method = get_method(name)
         print(f"{name:22s} {method.summary}")
         for option, default in method.options.items():
-            print(f"{'':22s}   --{option.replace('_', '-')} (default {default!r})")
+            print(f"{'':22s}   {option} = {default!r}")
     return 0

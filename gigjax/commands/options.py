@@ -1,7 +1,8 @@
 """Command-line flags shared by the subcommands that run explainers.
 
 Method options become flags automatically: every option of every registered method gets one flag
-(``max_dist`` → ``--max-dist``) typed by its default (int, float, bool → ``--x/--no-x``, tuple → a
+(``max_dist`` → ``--max-dist``; ``--opt-batch-size`` where the command already has ``--batch-size``)
+typed by its default (int, float, bool → ``--x/--no-x``, tuple → a
 comma-separated list, anything else → string). A flag the user did not give is not passed, so each
 method keeps its own default; a flag the chosen method does not take is a clear error.
 """
@@ -63,24 +64,25 @@ def _flag_type(default: Any):
 
 def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per method option across the registry."""
-    takers: dict[str, list[str]] = {}
-    defaults: dict[str, Any] = {}
+    takers: dict[str, dict[str, Any]] = {}  # option → {method: its default}
     for name in available_methods():
         for option, default in get_method(name).options.items():
-            if option in POSTPROCESS:
-                continue
-            takers.setdefault(option, []).append(name)
-            defaults.setdefault(option, default)
-    g = parser.add_argument_group("method options (each applies to the methods listed)")
+            if option not in POSTPROCESS:
+                takers.setdefault(option, {})[name] = default
+    g = parser.add_argument_group(
+        "method options (each applies to the methods listed; --opt-NAME where the command has its own --NAME)")
     for option in sorted(takers):
-        flag = "--" + option.replace("_", "-")
-        help_text = f"{', '.join(takers[option])} (default {defaults[option]!r})"
-        kind = _flag_type(defaults[option])
-        if kind is None:
-            g.add_argument(flag, dest=f"opt_{option}", action=argparse.BooleanOptionalAction, default=None,
-                           help=help_text)
-        else:
-            g.add_argument(flag, dest=f"opt_{option}", type=kind, default=None, help=help_text)
+        by_default: dict[str, list[str]] = {}
+        for method, default in takers[option].items():
+            by_default.setdefault(repr(default), []).append(method)
+        help_text = "; ".join(f"{', '.join(ms)}: default {d}" for d, ms in by_default.items())
+        kind = _flag_type(next(iter(takers[option].values())))
+        spec = dict(action=argparse.BooleanOptionalAction) if kind is None else dict(type=kind, metavar=option.upper())
+        name = option.replace("_", "-")
+        try:
+            g.add_argument(f"--{name}", dest=f"opt_{option}", default=None, help=help_text, **spec)
+        except argparse.ArgumentError:  # the command defines --NAME itself (e.g. --batch-size)
+            g.add_argument(f"--opt-{name}", dest=f"opt_{option}", default=None, help=help_text, **spec)
 
 
 def method_options(args: argparse.Namespace, methods: tuple[str, ...]) -> dict[str, dict]:
