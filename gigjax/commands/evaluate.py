@@ -67,26 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="an unreadable image stops the run (raise) or is recorded as failed (skip)")
     e.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     cli_options.add_postprocess_arguments(parser)
-    cli_options.add_method_arguments(_Untaken(parser))
-
-
-class _Untaken:
-    """A parser view that drops method-option flags this command already defines (a method option
-    ``batch_size`` would clash with ``--batch-size``); such an option keeps its method default."""
-
-    def __init__(self, parser: argparse.ArgumentParser):
-        self._parser = parser
-
-    def add_argument_group(self, *args, **kwargs):
-        group = self._parser.add_argument_group(*args, **kwargs)
-        taken = self._parser._option_string_actions
-
-        class Group:
-            def add_argument(self, flag, *a, **k):
-                if flag not in taken:
-                    group.add_argument(flag, *a, **k)
-
-        return Group()
+    cli_options.add_method_arguments(parser)
 
 
 def _class_names(spec: str | None, num_classes: int, dataset) -> tuple[str, ...] | None:
