@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--model", default="efficientnet_lite0", help=f"one of {', '.join(available_models())}")
     m.add_argument("--weights", default=None, help="checkpoint path (.pth, .safetensors or gigjax .npz)")
     m.add_argument("--num-classes", type=int, default=None,
-                   help="outputs of the checkpoint's head (default 1000; e.g. 20 for a fine-tuned VOC head)")
+                   help="outputs of the checkpoint's head (default 1000, or what a gigjax .npz records; e.g. 20 for a VOC head)")
     m.add_argument("--class-names", default=None,
                    help="the head's class names: a comma list or a text file, one per line (default: "
                         "ImageNet's for 1000 classes, else the dataset's when the counts agree)")
@@ -96,9 +96,10 @@ def _postprocess(args) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     dataset = open_dataset(args.dataset, args.split, data_dir=args.data_dir, boxes=args.boxes, images=args.images)
-    num_classes = args.num_classes or 1000
-    model = load_model(args.model, args.weights, num_classes=num_classes)
-    names = _class_names(args.class_names, num_classes, dataset)
+    model = load_model(args.model, args.weights, **({"num_classes": args.num_classes} if args.num_classes else {}))
+    num_classes = model.card.num_classes  # a fine-tuned .npz brings its head size and class names
+    generic = model.card.class_names == tuple(f"class_{i}" for i in range(num_classes))
+    names = _class_names(args.class_names, num_classes, dataset) if generic or args.class_names else None
     if names is not None:
         model = model.replace(card=dataclasses.replace(model.card, class_names=names))
     methods = tuple(args.methods)

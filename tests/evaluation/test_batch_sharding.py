@@ -15,7 +15,7 @@ import numpy as np
 
 from gigjax.evaluation import BatchSharding
 
-from compare import assert_same, results_of as _results
+from evaluation.compare import assert_same, results_of as _results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

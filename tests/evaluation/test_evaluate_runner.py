@@ -20,8 +20,8 @@ from gigjax.errors import GigjaxError
 from gigjax.evaluation import Evaluation, evaluate, stretch
 from gigjax.explain import explainer
 
-from compare import assert_same, results_of as _results
-from toy import SETTINGS
+from evaluation.compare import assert_same, results_of as _results
+from evaluation.toy import SETTINGS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -98,7 +98,7 @@ def test_resume_after_sigkill_equals_uninterrupted(reference_run, fixtures_dir, 
 
 
 def _tiny():
-    from toy import tiny_model
+    from evaluation.toy import tiny_model
     return tiny_model()
 
 
