@@ -16,9 +16,12 @@ from gigjax.registry import Method, available_methods, get_method, register
 from gigjax.targets import target_scores
 from gigjax.explain import explain, explainer
 from gigjax import methods as _methods  # noqa: F401  (fills the registry)
+from gigjax.methods.integrated import (completeness_error, guided_ig_attributions,
+                                       integrated_gradients_attributions)
 
 __version__ = "0.1.0"
 
-__all__ = ["GigjaxError", "CheckpointError", "WeightMismatchError", "Model", "ModelCard", "ProbeResult",
+__all__ = ["completeness_error", "guided_ig_attributions", "integrated_gradients_attributions",
+           "GigjaxError", "CheckpointError", "WeightMismatchError", "Model", "ModelCard", "ProbeResult",
            "Method", "available_methods", "available_models", "explain", "explainer", "get_method",
            "list_layers", "load_model", "probe", "register", "resolve_layers", "target_scores"]

@@ -21,11 +21,45 @@ from typing import Callable, Mapping
 import flax.traverse_util
 import numpy as np
 
+from gigjax.errors import GigjaxError
+
 NameMap = Callable[[str], "tuple[str, tuple[str, ...]] | None"]
 
 
-class WeightMismatchError(ValueError):
+class WeightMismatchError(GigjaxError):
     """The weight file does not belong to the architecture it is loaded into."""
+
+
+# torch BatchNorm leaf → (collection, Flax leaf); torch's ``num_batches_tracked`` has no Flax counterpart.
+BN_LEAVES = {"weight": ("params", "scale"), "bias": ("params", "bias"),
+             "running_mean": ("batch_stats", "mean"), "running_var": ("batch_stats", "var")}
+
+
+def flax_target(module: tuple[str, ...], leaf: str, batch_norm: bool) -> tuple[str, tuple[str, ...]]:
+    """(Flax module path, torch leaf name) → (collection, Flax variable path).
+
+    BatchNorm leaves go through :data:`BN_LEAVES`; otherwise ``weight`` is a ``kernel`` and other
+    leaves (``bias``) keep their names.
+    """
+    if batch_norm and leaf in BN_LEAVES:
+        collection, flax_leaf = BN_LEAVES[leaf]
+        return collection, module + (flax_leaf,)
+    return "params", module + ("kernel" if leaf == "weight" else leaf,)
+
+
+def dotted_name_map(name: str, is_batch_norm: Callable[[tuple[str, ...]], bool]
+                    ) -> tuple[str, tuple[str, ...]] | None:
+    """Name map for models whose Flax paths mirror the torch module names (torchvision's ResNet, VGG).
+
+    ``layer1.0.bn1.running_mean`` → ``("batch_stats", ("layer1", "0", "bn1", "mean"))``;
+    ``num_batches_tracked`` → ``None``. ``is_batch_norm(module_path)`` tells BatchNorm modules apart.
+    """
+    if name.endswith("num_batches_tracked"):
+        return None
+    *module, leaf = name.split(".")
+    if not module:
+        return "params", (name,)  # no such top-level variable: reported as unexpected
+    return flax_target(tuple(module), leaf, is_batch_norm(tuple(module)))
 
 
 def _to_flax_layout(leaf: str, value: np.ndarray) -> np.ndarray:
@@ -67,7 +101,7 @@ def torch_to_flax(state_dict: Mapping[str, np.ndarray], name_map: NameMap, expec
         if tuple(value.shape) != tuple(expected[key].shape):
             wrong_shape.append(f"{name} {tuple(value.shape)} vs {tuple(expected[key].shape)}")
             continue
-        out[key] = value.astype(expected[key].dtype)
+        out[key] = value.astype(expected[key].dtype, copy=False)
     missing = ["/".join(k) for k in expected if k not in out]
     if unexpected or wrong_shape or missing:
         parts = []

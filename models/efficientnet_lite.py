@@ -18,6 +18,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 
+from gigjax.models import convert
 from gigjax.models.layers import Conv2d, DepthwiseConv2d, batch_norm, global_average_pool, relu6
 
 BN_EPS = 1e-3
@@ -98,8 +99,6 @@ class EfficientNetLite0(nn.Module):
         return nn.Dense(self.num_classes, name="fc")(global_average_pool(x))
 
 
-_BN_LEAVES = {"weight": ("params", "scale"), "bias": ("params", "bias"),
-              "running_mean": ("batch_stats", "mean"), "running_var": ("batch_stats", "var")}
 _BLOCK_PARTS = {"_expand_conv": ("expand", "conv"), "_bn0": ("expand", "bn"),
                 "_depthwise_conv": ("depthwise", "conv"), "_bn1": ("depthwise", "bn"),
                 "_project_conv": ("project", "conv"), "_bn2": ("project", "bn")}
@@ -123,10 +122,7 @@ def torch_name_map(name: str) -> tuple[str, tuple[str, ...]] | None:
             return "params", (name,)  # reported as unexpected by the converter
         part, leaf = match.groups()
         prefix = _TOP_PARTS.get(part, (part,))
-    if prefix[-1] == "bn" and leaf in _BN_LEAVES:
-        collection, flax_leaf = _BN_LEAVES[leaf]
-        return collection, prefix + (flax_leaf,)
-    return "params", prefix + ("kernel" if leaf == "weight" else leaf,)
+    return convert.flax_target(prefix, leaf, batch_norm=prefix[-1] == "bn")
 
 
 def probe_layers() -> Sequence[str]:

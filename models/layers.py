@@ -8,12 +8,14 @@ never used, so a torchvision checkpoint gives torchvision's numbers.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -23,7 +25,8 @@ def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _padding(x: jax.Array, kernel: Sequence[int], stride: int, padding) -> tuple[tuple[int, int], ...]:
+def explicit_padding(x: jax.Array, kernel: Sequence[int], stride: int, padding) -> tuple[tuple[int, int], ...]:
+    """((top, bottom), (left, right)) for an NHWC input: ``padding`` is an int (symmetric) or ``"tf_same"``."""
     if padding == "tf_same":
         return tuple(tf_same_padding(x.shape[1 + i], kernel[i], stride) for i in range(2))
     p = int(padding)
@@ -33,7 +36,9 @@ def _padding(x: jax.Array, kernel: Sequence[int], stride: int, padding) -> tuple
 class Conv2d(nn.Module):
     """A dense 2-D convolution; kernel HWIO (``torch OIHW.transpose(2, 3, 1, 0)``).
 
-    ``padding`` is an int (symmetric, like ``torch.nn.Conv2d``) or ``"tf_same"``.
+    ``padding`` is an int (symmetric, like ``torch.nn.Conv2d``) or ``"tf_same"``. An unpadded 1×1
+    convolution is computed as the matrix product it is (after striding), which XLA's CPU backend
+    runs, and differentiates, faster than a convolution.
     """
 
     features: int
@@ -47,23 +52,117 @@ class Conv2d(nn.Module):
         k = self.kernel_size
         kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, k, x.shape[-1], self.features),
                             jnp.float32)
-        y = jax.lax.conv_general_dilated(
-            x, kernel, window_strides=(self.stride, self.stride),
-            padding=_padding(x, (k, k), self.stride, self.padding),
-            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        pads = explicit_padding(x, (k, k), self.stride, self.padding)
+        if k == 1 and pads == ((0, 0), (0, 0)):
+            y = jnp.dot(x[:, ::self.stride, ::self.stride, :], kernel[0, 0])
+        else:
+            y = jax.lax.conv_general_dilated(x, kernel, window_strides=(self.stride, self.stride), padding=pads,
+                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
         if self.use_bias:
             y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
         return y
 
 
+def _phases(x: jax.Array, kernel_size: int, stride: int, padding) -> tuple[jax.Array, tuple[int, int]]:
+    """Pads ``x`` (B, H, W, C) and splits it into stride phases, (B, Hq, s, Wq, s, C), so that
+    ``phases[:, q, a, r, b] = x_padded[:, s·q + a, s·r + b]``; returns them and the output (h, w).
+
+    Tap (i, j) of a stride-s convolution then reads phase (i mod s, j mod s) at offset (i // s, j // s)
+    with unit stride. The padded input is cut or extended at the far end to s·((k − 1)//s + out) rows
+    and columns; the cells cut or added are never read by any tap.
+    """
+    k, s = kernel_size, stride
+    pads = explicit_padding(x, (k, k), s, padding)
+    b, h, w, c = x.shape
+    out_h, out_w = (h + sum(pads[0]) - k) // s + 1, (w + sum(pads[1]) - k) // s + 1
+    q = (k - 1) // s
+    rows, cols = s * (q + out_h), s * (q + out_w)
+    xp = jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (pads[0][0], rows - h - pads[0][0], 0),
+                                                  (pads[1][0], cols - w - pads[1][0], 0), (0, 0, 0)))
+    return xp.reshape(b, rows // s, s, cols // s, s, c), (out_h, out_w)
+
+
+def _tap(phases: jax.Array, i: int, j: int, s: int, out_hw: tuple[int, int]) -> jax.Array:
+    """The (B, h, w, C) window of the padded input that kernel tap (i, j) multiplies."""
+    return phases[:, i // s:i // s + out_hw[0], i % s, j // s:j // s + out_hw[1], j % s, :]
+
+
+def _depthwise_taps(phases, kernel, k: int, s: int, out_hw: tuple[int, int]) -> jax.Array:
+    """Σ_ij w_ij ⊙ window_ij: the depthwise convolution, (B, h, w, C)."""
+    out = None
+    for i in range(k):
+        for j in range(k):
+            term = _tap(phases, i, j, s, out_hw) * kernel[i, j, 0]
+            out = term if out is None else out + term
+    return out
+
+
+def _depthwise_input_cotangent(g: jax.Array, kernel: jax.Array, k: int, s: int, phase_shape) -> jax.Array:
+    """Transpose of :func:`_depthwise_taps` in ``phases``: each phase gathers its taps from the padded
+    cotangent by unit-stride windows (the same fusible shifted sum as the forward pass)."""
+    q = (k - 1) // s
+    hq, wq = phase_shape[1], phase_shape[3]
+    gp = jnp.pad(g, ((0, 0), (q, q), (q, q), (0, 0)))
+    rows = []
+    for a in range(s):
+        cols = []
+        for b in range(s):
+            acc = jnp.zeros((g.shape[0], hq, wq, g.shape[-1]), g.dtype)
+            for i in range(a, k, s):
+                for j in range(b, k, s):
+                    acc = acc + gp[:, q - i // s:q - i // s + hq, q - j // s:q - j // s + wq, :] * kernel[i, j, 0]
+            cols.append(acc)
+        rows.append(jnp.stack(cols, axis=3))  # (B, hq, wq, s, C)
+    return jnp.stack(rows, axis=2)  # (B, hq, s, wq, s, C)
+
+
+def _depthwise_kernel_cotangent(g: jax.Array, phases: jax.Array, k: int, s: int, out_hw) -> jax.Array:
+    """Transpose of :func:`_depthwise_taps` in ``kernel``: (k, k, 1, C) sums of g ⊙ window_ij."""
+    return jnp.stack([jnp.stack([jnp.sum(g * _tap(phases, i, j, s, out_hw), axis=(0, 1, 2)) for j in range(k)])
+                      for i in range(k)])[:, :, None, :]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _depthwise_phases(phases, kernel, k: int, s: int, out_hw: tuple[int, int]) -> jax.Array:
+    return _depthwise_taps(phases, kernel, k, s, out_hw)
+
+
+def _depthwise_phases_fwd(phases, kernel, k, s, out_hw):
+    return _depthwise_taps(phases, kernel, k, s, out_hw), (phases, kernel)
+
+
+def _depthwise_phases_bwd(k, s, out_hw, residuals, g):
+    phases, kernel = residuals
+    return (_depthwise_input_cotangent(g, kernel, k, s, phases.shape),
+            _depthwise_kernel_cotangent(g, phases, k, s, out_hw))
+
+
+_depthwise_phases.defvjp(_depthwise_phases_fwd, _depthwise_phases_bwd)
+
+
+def depthwise_conv(x: jax.Array, kernel: jax.Array, stride: int = 1, padding: int | str = 0) -> jax.Array:
+    """Depthwise 2-D convolution: (B, H, W, C) input, (k, k, 1, C) kernel → (B, h, w, C).
+
+    Equal to ``lax.conv_general_dilated(x, kernel, (s, s), pads, feature_group_count=C)`` (NHWC/HWIO),
+    computed as Σ_ij w_ij ⊙ (shifted window of the padded input) over the stride phases of the input
+    (:func:`_phases`). XLA's CPU backend runs grouped convolutions, and above all their gradients, on a
+    slow path; the shifted sum fuses into one elementwise pass. Its automatic transpose would be k²
+    conditional pads per element (slow), so the gradient is supplied (``jax.custom_vjp``) as the same
+    kind of shifted sum over the padded cotangent — algebraically the exact transpose. Reverse mode
+    (any order), ``jit`` and ``vmap`` work; forward mode (``jax.jvp``/``jacfwd``) does not go through
+    a custom VJP.
+    """
+    k = kernel.shape[0]
+    phases, out_hw = _phases(x, k, stride, padding)
+    return _depthwise_phases(phases, kernel, k, stride, out_hw)
+
+
 class DepthwiseConv2d(nn.Module):
     """Depthwise convolution (one k×k filter per channel), kernel ``(k, k, 1, C)`` as in Flax.
 
-    XLA's CPU backend runs grouped convolutions (``feature_group_count = C``) on a slow path, and
-    their gradients even slower. This module computes the algebraically identical sum of k²
-    shifted, channel-scaled copies of the padded input, Σ_ij w_ij ⊙ x[i::s, j::s], which XLA fuses
-    into a few elementwise passes forward and backward. Results equal ``lax.conv_general_dilated``
-    with ``feature_group_count=C`` to float32 rounding (see tests/models/test_layers.py).
+    See :func:`depthwise_conv` for how it is computed (and why not with XLA's grouped convolution).
+    Results equal ``lax.conv_general_dilated`` with ``feature_group_count=C`` to float32 rounding,
+    forward and backward (tests/models/test_layers.py).
     """
 
     kernel_size: int
@@ -72,22 +171,78 @@ class DepthwiseConv2d(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        k, s = self.kernel_size, self.stride
-        channels = x.shape[-1]
-        kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, k, 1, channels), jnp.float32)
-        pads = _padding(x, (k, k), s, self.padding)
-        xp = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
-        out_h = (xp.shape[1] - k) // s + 1
-        out_w = (xp.shape[2] - k) // s + 1
-        out = None
-        for i in range(k):
-            for j in range(k):
-                patch = jax.lax.slice(
-                    xp, (0, i, j, 0), (xp.shape[0], i + (out_h - 1) * s + 1, j + (out_w - 1) * s + 1, channels),
-                    (1, s, s, 1))
-                term = patch * kernel[i, j, 0]
-                out = term if out is None else out + term
-        return out
+        k = self.kernel_size
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, k, 1, x.shape[-1]), jnp.float32)
+        return depthwise_conv(x, kernel, self.stride, self.padding)
+
+
+class ReLU(nn.Module):
+    """``max(x, 0)`` as a module of its own, so its output has a probe-able path (like ``torch.nn.ReLU``)."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return jax.nn.relu(x)
+
+
+class MaxPool2d(nn.Module):
+    """``torch.nn.MaxPool2d(kernel_size, stride, padding)`` on NHWC (``ceil_mode=False``).
+
+    Padding is symmetric and filled with −inf, so a padded cell never wins a window (torch's rule).
+    """
+
+    kernel_size: int
+    stride: int
+    padding: int = 0
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return nn.max_pool(x, (k, k), strides=(s, s), padding=((p, p), (p, p)))
+
+
+def adaptive_pool_matrix(size: int, out: int) -> np.ndarray:
+    """(out, size) averaging matrix of ``torch.nn.AdaptiveAvgPool`` along one axis.
+
+    Bin ``i`` averages the inputs ``floor(i·size/out) … ceil((i+1)·size/out) − 1`` (bins overlap when
+    ``size`` is not a multiple of ``out``), PyTorch's rule.
+    """
+    matrix = np.zeros((out, size), np.float32)
+    for i in range(out):
+        start, end = (i * size) // out, -((-(i + 1) * size) // out)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+class AdaptiveAvgPool2d(nn.Module):
+    """``torch.nn.AdaptiveAvgPool2d(output_size)``: (B, H, W, C) → (B, oh, ow, C), any H, W.
+
+    An exact reshape-mean when H, W are multiples of the output size (e.g. VGG16 at 224, where the 7×7
+    pool is the identity); otherwise torch's overlapping bins as two small averaging matrices.
+    """
+
+    output_size: tuple[int, int]
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        b, h, w, c = x.shape
+        oh, ow = self.output_size
+        if h % oh == 0 and w % ow == 0:
+            return x.reshape(b, oh, h // oh, ow, w // ow, c).mean(axis=(2, 4))
+        return jnp.einsum("ih,bhwc,jw->bijc", adaptive_pool_matrix(h, oh), x, adaptive_pool_matrix(w, ow),
+                          precision=jax.lax.Precision.HIGHEST)
+
+
+class Dropout(nn.Module):
+    """``torch.nn.Dropout`` at inference: the identity. A module only so torchvision's indices line up."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return x
+
+
+def flatten_nchw(x: jax.Array) -> jax.Array:
+    """(B, H, W, C) → (B, C·H·W) in torch's ``flatten(NCHW, 1)`` order, so a torch ``Linear`` applies as is."""
+    return jnp.transpose(x, (0, 3, 1, 2)).reshape(x.shape[0], -1)
 
 
 def batch_norm(epsilon: float, name: str) -> nn.BatchNorm:

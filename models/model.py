@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gigjax.errors import GigjaxError
 from gigjax.models.card import ModelCard
 
 
@@ -65,27 +66,19 @@ class Model:
         size, short = self.card.input_size, self.card.resize_short
         if isinstance(images, (list, tuple)):
             if not images:
-                raise ValueError("preprocess: got an empty list of images")
-            pixels = jnp.stack([resize_and_crop(_check_photo(im), short, size) for im in images])
+                raise GigjaxError("preprocess: got an empty list of images")
+            pixels = jnp.stack([resize_and_crop(_check_photos(im, 3), short, size) for im in images])
         else:
-            batch = _check_photo_batch(images[None] if getattr(images, "ndim", None) == 3 else images)
+            batch = _check_photos(images[None] if getattr(images, "ndim", None) == 3 else images, 4)
             pixels = jax.vmap(lambda im: resize_and_crop(im, short, size))(batch)
         return self.normalize(pixels)
 
 
-def _check_photo(image) -> jax.Array:
-    shape = getattr(image, "shape", None)
-    if shape is None or len(shape) != 3 or shape[-1] != 3:
-        raise ValueError(f"preprocess: an image must be (H, W, 3) RGB, got shape {shape}")
-    if image.dtype != np.uint8:
-        raise ValueError(f"preprocess: expected uint8 pixels in [0, 255], got dtype {image.dtype}")
-    return jnp.asarray(image)
-
-
-def _check_photo_batch(images) -> jax.Array:
+def _check_photos(images, ndim: int) -> jax.Array:
+    """uint8 RGB images of rank ``ndim`` (3: one (H, W, 3) photo, 4: a (B, H, W, 3) batch) → jax.Array."""
     shape = getattr(images, "shape", None)
-    if shape is None or len(shape) != 4 or shape[-1] != 3:
-        raise ValueError(f"preprocess: expected (H, W, 3) or (B, H, W, 3) RGB images, got shape {shape}")
+    if shape is None or len(shape) != ndim or shape[-1] != 3:
+        raise GigjaxError(f"preprocess: expected (H, W, 3) or (B, H, W, 3) RGB images, got shape {shape}")
     if images.dtype != np.uint8:
-        raise ValueError(f"preprocess: expected uint8 pixels in [0, 255], got dtype {images.dtype}")
+        raise GigjaxError(f"preprocess: expected uint8 pixels in [0, 255], got dtype {images.dtype}")
     return jnp.asarray(images)

@@ -24,14 +24,17 @@ import os
 import pickle
 import struct
 import zipfile
+import zlib
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from gigjax.errors import GigjaxError
+
 __all__ = ["CheckpointError", "load_state_dict", "load_torch", "load_safetensors"]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(GigjaxError):
     """A weight file that cannot be read: corrupted, truncated, unsafe, or not a checkpoint."""
 
 
@@ -45,6 +48,7 @@ _STORAGE_DTYPES = {
     "CharStorage": np.int8,
     "ByteStorage": np.uint8,
     "BoolStorage": np.bool_,
+    "BFloat16Storage": np.uint16,  # raw bits; widened to float32 by _widen_bfloat16
 }
 
 _SAFETENSORS_DTYPES = {
@@ -60,19 +64,27 @@ _SAFETENSORS_DTYPES = {
 }
 
 
+def _widen_bfloat16(bits: np.ndarray) -> np.ndarray:
+    """bfloat16 bit patterns (uint16) → the same values as float32 (exact: bf16 is float32's top half)."""
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
 class _StorageType:
     """Stands for ``torch.FloatStorage`` and friends inside the pickle."""
 
     def __init__(self, name: str):
         self.name = name
         self.dtype = np.dtype(_STORAGE_DTYPES[name])
+        self.bfloat16 = name == "BFloat16Storage"
 
 
 class _Storage:
-    """A lazily materialised 1-D storage: dtype, element count and a way to read its bytes."""
+    """A lazily materialised 1-D storage: element dtype, a way to read its bytes, and whether the
+    elements are bfloat16 bit patterns (to widen to float32 once a tensor is cut out of it)."""
 
-    def __init__(self, dtype: np.dtype, read):
+    def __init__(self, dtype: np.dtype, read, bfloat16: bool = False):
         self.dtype = dtype
+        self.bfloat16 = bfloat16
         self._read = read
         self._array = None
 
@@ -97,14 +109,16 @@ class _LazyTensor:
     def materialise(self) -> np.ndarray:
         flat = self.storage.array
         if any(n == 0 for n in self.size):
-            return np.zeros(self.size, flat.dtype)
+            return np.zeros(self.size, np.float32 if self.storage.bfloat16 else flat.dtype)
+        if any(n < 0 for n in self.size) or any(s < 0 for s in self.stride):
+            raise CheckpointError("tensor record with a negative size or stride (corrupted file?)")
         last = self.offset + sum((n - 1) * s for n, s in zip(self.size, self.stride))
         if self.offset < 0 or last >= flat.size:
             raise CheckpointError("tensor extends past the end of its storage (truncated file?)")
         view = np.lib.stride_tricks.as_strided(
             flat[self.offset:], shape=self.size,
             strides=tuple(s * flat.dtype.itemsize for s in self.stride), writeable=False)
-        return np.array(view)
+        return _widen_bfloat16(view) if self.storage.bfloat16 else np.array(view)
 
 
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
@@ -135,6 +149,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return _ALLOWED_GLOBALS[(module, name)]
         if module == "torch" and name in _STORAGE_DTYPES:
             return _StorageType(name)
+        if module == "torch" and name.endswith("Storage"):
+            raise CheckpointError(f"unsupported tensor type torch.{name} (supported: "
+                                  f"{', '.join(sorted(_STORAGE_DTYPES))})")
         raise CheckpointError(
             f"refusing to load {module}.{name}: a weight file may only hold tensors in (ordered) dicts")
 
@@ -163,40 +180,52 @@ def _storage_type_of(pid) -> _StorageType:
     raise CheckpointError(f"unsupported storage type {storage_type!r:.60}")
 
 
+# What the zipfile module raises on a damaged archive (bad CRC, mangled names, unknown compression, ...).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, UnicodeDecodeError,
+               NotImplementedError, zlib.error, KeyError, ValueError)
+
+
 def _read_zip(path: str) -> Any:
     try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise CheckpointError(f"{path}: damaged zip archive ({exc})") from None
-    with archive:
-        names = archive.namelist()
-        pickles = [n for n in names if n.endswith("/data.pkl") or n == "data.pkl"]
-        if len(pickles) != 1:
-            raise CheckpointError(f"{path}: zip file is not a PyTorch checkpoint (no single data.pkl)")
-        prefix = pickles[0][: -len("data.pkl")]
+        with zipfile.ZipFile(path) as archive:
+            return _read_zip_archive(path, archive)
+    except CheckpointError:
+        raise
+    except _ZIP_ERRORS as exc:
+        raise CheckpointError(f"{path}: damaged zip archive ({type(exc).__name__}: {exc})") from None
 
-        def lookup(pid):
-            _, storage_type, key, _location, numel = pid[:5]
-            stype = _storage_type_of(pid)
-            member = f"{prefix}data/{key}"
 
-            def read():
-                try:
-                    raw = archive.read(member)
-                except (KeyError, zipfile.BadZipFile, OSError) as exc:
-                    raise CheckpointError(f"{path}: storage {key} unreadable ({exc})") from None
-                if len(raw) < int(numel) * stype.dtype.itemsize:
-                    raise CheckpointError(f"{path}: storage {key} is truncated")
-                return np.frombuffer(raw, dtype=stype.dtype.newbyteorder("<"), count=int(numel))
+def _storage_record(pid) -> tuple[_StorageType, str, int]:
+    """``('storage', storage_type, key, location, numel, ...)`` → (type, key, numel), checked."""
+    if len(pid) < 5 or not isinstance(pid[2], str) or not isinstance(pid[4], int) or pid[4] < 0:
+        raise CheckpointError(f"malformed storage record {pid!r:.80}")
+    return _storage_type_of(pid), pid[2], pid[4]
 
-            return _Storage(stype.dtype, read)
 
-        try:
-            data = archive.read(pickles[0])
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise CheckpointError(f"{path}: damaged zip archive ({exc})") from None
-        obj = _unpickle(io.BytesIO(data), lookup)
-        return _materialise(obj)
+def _read_zip_archive(path: str, archive: zipfile.ZipFile) -> Any:
+    pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
+    if len(pickles) != 1:
+        raise CheckpointError(f"{path}: zip file is not a PyTorch checkpoint (no single data.pkl)")
+    prefix = pickles[0][: -len("data.pkl")]
+    if f"{prefix}byteorder" in archive.namelist() and archive.read(f"{prefix}byteorder").strip() != b"little":
+        raise CheckpointError(f"{path}: big-endian checkpoints are not supported")
+
+    def lookup(pid):
+        stype, key, numel = _storage_record(pid)
+
+        def read():
+            try:
+                raw = archive.read(f"{prefix}data/{key}")
+            except _ZIP_ERRORS as exc:
+                raise CheckpointError(f"{path}: storage {key} unreadable ({type(exc).__name__}: {exc})") from None
+            if len(raw) < numel * stype.dtype.itemsize:
+                raise CheckpointError(f"{path}: storage {key} is truncated")
+            return np.frombuffer(raw, dtype=stype.dtype.newbyteorder("<"), count=numel)
+
+        return _Storage(stype.dtype, read, stype.bfloat16)
+
+    obj = _unpickle(io.BytesIO(archive.read(pickles[0])), lookup)
+    return _materialise(obj)
 
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -221,13 +250,13 @@ def _read_legacy(path: str) -> Any:
 
     def lookup(pid):
         # ('storage', storage_type, root_key, location, numel, view_metadata)
-        stype = _storage_type_of(pid)
-        key, numel, view = pid[2], int(pid[4]), pid[5] if len(pid) > 5 else None
+        stype, key, numel = _storage_record(pid)
+        view = pid[5] if len(pid) > 5 else None
         if view is not None:
             raise CheckpointError(f"{path}: storage views are not supported")
         declared[key] = (stype.dtype, numel)
         if key not in storages:
-            storages[key] = _Storage(stype.dtype, lambda k=key: _stored(arrays, k, path))
+            storages[key] = _Storage(stype.dtype, lambda k=key: _stored(arrays, k, path), stype.bfloat16)
         return storages[key]
 
     obj = _unpickle(stream, lookup)
@@ -283,8 +312,12 @@ def load_torch(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"{path}: no such weight file")
+    with open(path, "rb") as f:
+        zip_magic = f.read(4) == b"PK\x03\x04"
+    if zip_magic and not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: damaged zip archive (no central directory: truncated?)")
     try:
-        obj = _read_zip(path) if zipfile.is_zipfile(path) else _read_legacy(path)
+        obj = _read_zip(path) if zip_magic or zipfile.is_zipfile(path) else _read_legacy(path)
     except CheckpointError as exc:
         if path in str(exc):
             raise
@@ -319,18 +352,18 @@ def load_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
             dtype_name, shape, (start, end) = info["dtype"], tuple(info["shape"]), info["data_offsets"]
         except (KeyError, TypeError, ValueError):
             raise CheckpointError(f"{path}: damaged safetensors entry {name!r}") from None
-        if not 0 <= start <= end <= len(body):
+        if not all(type(v) is int and v >= 0 for v in (*shape, start, end)):
+            raise CheckpointError(f"{path}: damaged safetensors entry {name!r} (shape {shape}, offsets {start}, {end})")
+        if not start <= end <= len(body):
             raise CheckpointError(f"{path}: tensor {name!r} extends past the end of the file (truncated?)")
-        if dtype_name == "BF16":
-            bits = np.frombuffer(body[start:end], dtype="<u2").astype(np.uint32) << 16
-            arr = bits.view(np.float32)
-        elif dtype_name in _SAFETENSORS_DTYPES:
-            arr = np.frombuffer(body[start:end], dtype=np.dtype(_SAFETENSORS_DTYPES[dtype_name]).newbyteorder("<"))
-        else:
-            raise CheckpointError(f"{path}: unsupported dtype {dtype_name} for {name!r}")
-        if arr.size != int(np.prod(shape, dtype=np.int64)):
-            raise CheckpointError(f"{path}: tensor {name!r} has {arr.size} values for shape {shape}")
-        out[name] = arr.reshape(shape)
+        if dtype_name != "BF16" and dtype_name not in _SAFETENSORS_DTYPES:
+            raise CheckpointError(f"{path}: unsupported dtype {dtype_name!r} for {name!r}")
+        dtype = np.dtype("<u2" if dtype_name == "BF16" else _SAFETENSORS_DTYPES[dtype_name]).newbyteorder("<")
+        count = int(np.prod(shape, dtype=np.int64))
+        if end - start != count * dtype.itemsize:
+            raise CheckpointError(f"{path}: tensor {name!r} has {end - start} bytes for shape {shape} of {dtype_name}")
+        arr = np.frombuffer(body[start:end], dtype=dtype).reshape(shape)
+        out[name] = _widen_bfloat16(arr) if dtype_name == "BF16" else arr
     return out
 
 

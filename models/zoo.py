@@ -8,13 +8,16 @@ import os
 from typing import Callable
 
 import flax.linen as nn
+import flax.traverse_util
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gigjax.errors import GigjaxError
 from gigjax.models import convert
 from gigjax.models.card import ModelCard
 from gigjax.models.model import Model
+from gigjax.models import weight_file
 from gigjax.models.torch_checkpoint import CheckpointError, load_state_dict
 
 
@@ -50,8 +53,8 @@ def available_models() -> tuple[str, ...]:
 
 
 def architecture(name: str) -> Architecture:
-    if name not in _ARCHITECTURES:
-        raise ValueError(f"unknown model {name!r}; available: {', '.join(available_models())}")
+    if not isinstance(name, str) or name not in _ARCHITECTURES:
+        raise GigjaxError(f"unknown model {name!r}; available: {', '.join(available_models())}")
     return _ARCHITECTURES[name]
 
 
@@ -73,12 +76,7 @@ def _expected_shapes(arch: Architecture, module: nn.Module):
 
 
 def _read_gigjax_npz(path: str) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            flat = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: damaged .npz weight file ({exc})") from None
-    return convert.unflatten_variables(flat)
+    return convert.unflatten_variables(weight_file.read(path)[1])
 
 
 def _check_variables(variables, expected, name: str, source: str) -> dict:
@@ -91,7 +89,20 @@ def _check_variables(variables, expected, name: str, source: str) -> dict:
         raise convert.WeightMismatchError(
             f"{source} is not a {name} checkpoint: {len(missing)} missing {missing[:3]}, "
             f"{len(wrong)} of the wrong shape {wrong[:3]}, {len(extra)} unexpected {extra[:3]}")
-    return variables
+    dtypes = {k: v.dtype for k, v in convert.flatten_paths(expected).items()}
+    return convert.unflatten_variables({k: np.asarray(v, dtypes[k]) for k, v in convert.flatten_paths(variables).items()})
+
+
+def _guess_architecture(state_dict, exclude: str) -> str | None:
+    """The zoo architecture whose variable names the state dict fills exactly, if any (for error messages)."""
+    for other, arch in _ARCHITECTURES.items():
+        if other == exclude:
+            continue
+        expected = flax.traverse_util.flatten_dict(_expected_shapes(arch, arch.build(1000)))
+        targets = [arch.name_map(name) for name in state_dict]
+        if {(t[0], *t[1]) for t in targets if t is not None} == set(expected):
+            return other
+    return None
 
 
 def load_variables(name: str, weights: str, num_classes: int = 1000) -> dict:
@@ -112,7 +123,14 @@ def load_variables(name: str, weights: str, num_classes: int = 1000) -> dict:
             return _check_variables(_read_gigjax_npz(cache), expected, name, cache)
         except (CheckpointError, convert.WeightMismatchError):
             pass  # stale or damaged cache: convert again
-    variables = convert.torch_to_flax(load_state_dict(weights), arch.name_map, expected, name, weights)
+    state_dict = load_state_dict(weights)
+    try:
+        variables = convert.torch_to_flax(state_dict, arch.name_map, expected, name, weights)
+    except convert.WeightMismatchError as exc:
+        other = _guess_architecture(state_dict, exclude=name)
+        if other is None:
+            raise
+        raise convert.WeightMismatchError(f"{exc}. Its names fit {other}: load_model({other!r}, weights=...)?") from None
     try:
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         tmp = cache + f".{os.getpid()}.tmp.npz"
@@ -121,6 +139,30 @@ def load_variables(name: str, weights: str, num_classes: int = 1000) -> dict:
     except OSError:
         pass  # a read-only cache only costs a conversion next time
     return variables
+
+
+def random_variables(expected_shapes, seed: int) -> dict:
+    """Seeded random variables with the structure of ``expected_shapes`` (for tests and benchmarks).
+
+    Kernels are He-normal, N(0, 2/fan_in) with fan_in = the product of all but the last axis (HWIO
+    convs, depthwise ``(k, k, 1, C)``, Dense ``(in, out)``); biases and BatchNorm shifts/means are 0,
+    BatchNorm scales and variances 1. Drawn on the host with numpy (``module.init`` would compile the
+    whole network with one PRNG op per parameter: tens of seconds on CPU).
+    """
+    rng = np.random.default_rng(seed)
+    flat = flax.traverse_util.flatten_dict(expected_shapes)
+    out = {}
+    for key in sorted(flat):
+        leaf = flat[key]
+        if key[-1] == "kernel":
+            fan_in = int(np.prod(leaf.shape[:-1]))
+            value = rng.standard_normal(leaf.shape, dtype=np.float32) * np.float32(np.sqrt(2.0 / fan_in))
+        elif key[-1] in ("scale", "var"):
+            value = np.ones(leaf.shape, leaf.dtype)
+        else:
+            value = np.zeros(leaf.shape, leaf.dtype)
+        out[key] = value.astype(leaf.dtype)
+    return flax.traverse_util.unflatten_dict(out)
 
 
 def load_model(name: str = "efficientnet_lite0", weights: str | os.PathLike | None = None, *,
@@ -132,24 +174,54 @@ def load_model(name: str = "efficientnet_lite0", weights: str | os.PathLike | No
       weights: a local checkpoint: torchvision-layout ``.pth`` (zip or legacy) or ``.safetensors``,
         or a gigjax ``.npz``. ``None`` takes the embedded default weights (an error for models that
         have none). The string ``"random"`` gives seeded random weights (for tests and benchmarks only).
-      num_classes: number of outputs (class names beyond ImageNet's are ``class_<i>``).
+      num_classes: number of outputs (class names beyond ImageNet's are ``class_<i>``); a gigjax ``.npz``
+        with a meta entry (``gigjax finetune``'s output) sets it and the class names itself.
       seed: PRNG seed for ``weights="random"``.
 
     Raises:
-      ValueError: unknown model name.
+      GigjaxError: unknown model name, bad ``num_classes``, or no weights for a model without defaults.
       CheckpointError: a missing, damaged or unsafe weight file.
       WeightMismatchError: a weight file of another architecture.
     """
     arch = architecture(name)
-    module = arch.build(num_classes)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        raise GigjaxError(f"num_classes must be a positive int, got {num_classes!r}")
+    meta = _weight_file_meta(name, weights, num_classes)
+    class_names = None
+    if meta is not None:
+        num_classes, class_names = meta["num_classes"], tuple(meta["class_names"])
+    module = arch.build(int(num_classes))
     if weights is None:
         weights = arch.default_weights()
         if weights is None:
-            raise ValueError(f"{name} has no embedded weights: pass weights=PATH to a checkpoint "
-                             f"(torchvision .pth or .safetensors)")
+            raise GigjaxError(f"{name} has no embedded weights: pass weights=PATH to a checkpoint "
+                              f"(torchvision .pth or .safetensors), or weights='random' for seeded random ones")
     if isinstance(weights, str) and weights == "random":
-        variables = module.init(jax.random.PRNGKey(seed), jnp.zeros((1, *arch.input_shape), jnp.float32))
+        variables = random_variables(_expected_shapes(arch, module), seed)
     else:
         variables = load_variables(name, weights, num_classes)
     variables = jax.tree_util.tree_map(jnp.asarray, variables)
-    return Model(module=module, variables=variables, card=arch.card(num_classes))
+    card = arch.card(num_classes)
+    if class_names is not None:
+        card = dataclasses.replace(card, class_names=class_names)
+    return Model(module=module, variables=variables, card=card)
+
+
+def _weight_file_meta(name: str, weights, num_classes: int) -> dict | None:
+    """The meta of a gigjax ``.npz`` weight file (fine-tuned heads), checked against the request."""
+    if weights is None or (isinstance(weights, str) and weights == "random"):
+        return None
+    path = os.fspath(weights)
+    if not path.endswith(".npz"):
+        return None
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no such weight file")
+    meta = weight_file.peek_meta(path)
+    if meta is None:
+        return None
+    if meta["arch"] != name:
+        raise convert.WeightMismatchError(f"{path} holds {meta['arch']} weights, not {name}: "
+                                          f"load_model({meta['arch']!r}, weights=...)")
+    if num_classes not in (1000, meta["num_classes"]):
+        raise GigjaxError(f"{path} has a {meta['num_classes']}-class head; num_classes={num_classes} disagrees")
+    return meta

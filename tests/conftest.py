@@ -32,3 +32,11 @@ def coffee() -> np.ndarray:
 def lite0_batch(lite0, chelsea, coffee):
     """(2, 224, 224, 3) normalised batch: chelsea (a cat) and coffee (espresso)."""
     return lite0.preprocess([chelsea, coffee])
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> str:
+    """The fetched real photos with boxes (labelme VOC/COCO, imgaug quokka): see tests/fixtures/fetch.py."""
+    from fixtures.real import real_fixtures
+
+    return real_fixtures()

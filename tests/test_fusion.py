@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
-import sys
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,8 +12,7 @@ from gigjax import GigjaxError
 from gigjax.fusion import check_scales, fuse_pyramid, multiscale, rescale
 from gigjax.postprocess import normalize
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from toy_model import make_toy_model, toy_batch  # noqa: E402
+from toy_model import make_toy_model, toy_batch
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,8 @@ import json
 import os
 import sys
 
+from gigjax.data.coco import COCO_CLASSES
+from gigjax.data.voc import VOC_CLASSES
 from gigjax.data.wordnet import DEFAULT_DIR, WordNet
 from gigjax.errors import GigjaxError
 
@@ -185,19 +187,7 @@ RULES: dict[str, Rule] = {
     "toothbrush": Rule(unmapped=_NO_CLASS),
 }
 
-VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
-               "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
-               "tvmonitor")
-COCO_CLASSES = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard",
-    "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase",
-    "scissors", "teddy bear", "hair drier", "toothbrush")
+# The class lists are the readers' (gigjax.data.voc / gigjax.data.coco), in the datasets' standard order.
 # COCO names that reuse a VOC concept's rule.
 COCO_ALIASES = {"motorcycle": "motorbike", "airplane": "aeroplane", "couch": "sofa",
                 "potted plant": "pottedplant", "dining table": "diningtable", "tv": "tvmonitor"}

@@ -13,7 +13,7 @@ from gigjax.finetune import backbone as bb
 from gigjax.models import available_models
 from gigjax.models.zoo import architecture
 
-from conftest import tiny_model
+from finetune.toys import tiny_model
 
 
 def test_classifier_path_from_the_card_or_found_by_tracing():

@@ -13,7 +13,7 @@ from gigjax.errors import GigjaxError
 from gigjax.finetune import FinetuneConfig, evaluate, finetune
 from gigjax.finetune.backbone import split_params
 
-from conftest import CLASSES
+from finetune.toys import CLASSES
 
 
 def _params(result):

@@ -65,3 +65,17 @@ def test_malformed_files(tmp_path, voc_lite0):
     np.savez(unknown, **{META_KEY: np.array(json.dumps({"arch": "alexnet", "num_classes": 1, "class_names": ["a"]}))})
     with pytest.raises(CheckpointError, match="unknown model 'alexnet'"):
         load_finetuned(unknown)
+
+
+def test_load_model_reads_the_meta(tmp_path, voc_lite0):
+    import gigjax
+    from gigjax.models import WeightMismatchError
+
+    path = str(tmp_path / "voc.npz")
+    write_weights(path, voc_lite0)
+    model = gigjax.load_model("efficientnet_lite0", weights=path)
+    assert model.card.class_names == VOC and model.card.num_classes == 20
+    with pytest.raises(WeightMismatchError, match="holds efficientnet_lite0 weights, not resnet50"):
+        gigjax.load_model("resnet50", weights=path)
+    with pytest.raises(GigjaxError, match="20-class head"):
+        gigjax.load_model("efficientnet_lite0", weights=path, num_classes=10)

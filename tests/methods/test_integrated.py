@@ -7,7 +7,6 @@ use EfficientNet-Lite0 on scikit-image's chelsea at 64×64 (small and fast; the 
 from __future__ import annotations
 
 import pathlib
-import sys
 
 import chex
 import jax
@@ -19,9 +18,7 @@ import gigjax
 from gigjax import GigjaxError
 from gigjax.methods import integrated as I
 
-sys.path.insert(0, str(pathlib.Path(__file__).parents[1]))
-sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "golden"))
-from toy_model import make_toy_model, toy_batch  # noqa: E402
+from toy_model import make_toy_model, toy_batch
 
 GOLDEN = pathlib.Path(__file__).parents[1] / "golden"
 
@@ -179,7 +176,7 @@ class TestJit(chex.TestCase):
 
 @pytest.fixture(scope="module")
 def small_chelsea(lite0, chelsea):
-    from make_guided_ig_pair import golden_input
+    from golden.make_guided_ig_pair import golden_input
 
     return golden_input(lite0, chelsea)
 
