@@ -228,3 +228,21 @@ def raw():
 def fgcam_nets():
     """Factories and plans of the FG-CAM test models: ``toy_vgg``, ``toy_resnet``, ``vgg_kinds``."""
     return dict(toy_vgg=toy_vgg, toy_resnet=toy_resnet, vgg_kinds=vgg_kinds)
+
+
+@pytest.fixture(scope="session")
+def zoo_model():
+    """``(name, numpy_weights=False) → Model`` of a zoo architecture (VGG16, ResNet50) with shape-only
+    variables, or with numpy-drawn random weights (He-scaled kernels, random BN statistics)."""
+    from gigjax.models import zoo
+
+    def make(name: str, numpy_weights: bool = False, seed: int = 0):
+        arch = zoo.architecture(name)
+        module = arch.build(1000)
+        shapes = jax.eval_shape(module.init, jax.random.PRNGKey(0), jnp.zeros((1, *arch.input_shape)))
+        variables = shapes
+        if numpy_weights:
+            variables = _randomise_batch_norm(numpy_init(shapes, seed), seed + 1, zero_shift=False)
+        return Model(module=module, variables=variables, card=arch.card(1000))
+
+    return make

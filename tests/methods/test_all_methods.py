@@ -107,3 +107,17 @@ def test_unknown_option_is_a_clear_error(method):
 def test_raw_needs_one_layer(toy, toy_x):
     with pytest.raises(gigjax.GigjaxError, match="one layer"):
         gigjax.explain(toy, toy_x, "layercam", layer=["conv2", "features"], raw=True)
+
+
+@pytest.mark.parametrize("arch", ["vgg16", "resnet50"])
+def test_every_method_traces_on_the_zoo_architectures(zoo_model, arch):
+    """Each method on the real VGG16 / ResNet50 (shapes only: no weights drawn, nothing compiled).
+    CAM does not apply to VGG16's head."""
+    model = zoo_model(arch)
+    x = jax.ShapeDtypeStruct((1, 224, 224, 3), jnp.float32)
+    for method in METHODS:
+        if method == "cam" and arch == "vgg16":
+            with pytest.raises(gigjax.GigjaxError, match="global-average-pooling"):
+                jax.eval_shape(gigjax.explainer(method), model, x)
+            continue
+        assert jax.eval_shape(gigjax.explainer(method, **SMALL.get(method, {})), model, x).shape == (1, 224, 224), method

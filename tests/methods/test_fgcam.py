@@ -220,3 +220,47 @@ def test_lite0_extension_runs(lite0, lite0_batch):
     out = jax.jit(gigjax.explainer("fgcam", raw=True, target_layer="blocks_13"))(lite0, lite0_batch[:1])
     chex.assert_shape(out, (1, 7, 7))
     assert bool(jnp.all(jnp.isfinite(out))) and float(jnp.abs(out).sum()) > 0
+
+
+def test_vgg16_plan_follows_the_torchvision_table(zoo_model):
+    from gigjax.models.vgg import FEATURES
+
+    model = zoo_model("vgg16")
+    plan = F.plan_for(model)
+    assert plan == sequential_plan([spec.kind for spec in FEATURES])
+    assert plan.base == "features/30" and isinstance(plan.steps[0], F.Conv) and plan.steps[0].first
+
+
+def test_resnet50_plan_covers_every_block(zoo_model):
+    model = zoo_model("resnet50")
+    plan = F.plan_for(model)
+    blocks = [s for s in plan.steps if isinstance(s, F.Residual)]
+    assert [s.path for s in blocks] == [f"layer{i + 1}/{b}" for i, n in enumerate((3, 4, 6, 3)) for b in range(n)]
+    assert [bool(s.shortcut) for s in blocks] == [b == 0 for n in (3, 4, 6, 3) for b in range(n)]
+    assert plan.base == "layer4" and {"conv1", "relu", "maxpool", "layer1", "layer4/2"} <= set(plan.names)
+    known = gigjax.list_layers(model)
+    assert all(p in known for s in plan.steps for p in s.records)
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet50"])
+def test_the_walk_traces_on_the_zoo_architectures(zoo_model, name):
+    """The whole walk to the input, traced on the real architecture (shapes only: no weights, no compile)."""
+    model = zoo_model(name)
+    out = jax.eval_shape(gigjax.explainer("fgcam", raw=True), model, jax.ShapeDtypeStruct((2, 224, 224, 3), jnp.float32))
+    assert out.shape == (2, 224, 224)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["vgg16", "resnet50"])
+def test_zoo_architectures_conserve_relevance(zoo_model, name):
+    """With random weights (biases and BN shifts included) Σ I reaches the input intact on VGG16 and
+    ResNet50: no relevance meets a zero denominator."""
+    model = zoo_model(name, numpy_weights=True)
+    x = jax.random.normal(jax.random.PRNGKey(0), (1, 112, 112, 3))
+
+    def run(model, x):
+        total = jnp.sum(F.fgcam_components(model, x, None, F.plan_for(model))[0])
+        return total, jnp.sum(_raw(model, x))
+
+    total, at_input = jax.jit(run)(model, x)
+    np.testing.assert_allclose(at_input, total, rtol=1e-3)
