@@ -256,7 +256,7 @@ def test_zoo_architectures_conserve_relevance(zoo_model, name):
     """With random weights (biases and BN shifts included) Σ I reaches the input intact on VGG16 and
     ResNet50: no relevance meets a zero denominator."""
     model = zoo_model(name, numpy_weights=True)
-    x = jax.random.normal(jax.random.PRNGKey(0), (1, 112, 112, 3))
+    x = jax.random.normal(jax.random.PRNGKey(0), (1, 64, 64, 3))
 
     def run(model, x):
         total = jnp.sum(F.fgcam_components(model, x, None, F.plan_for(model))[0])
