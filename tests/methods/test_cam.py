@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import gigjax
-from gigjax import postprocess
 
 
 def test_matches_the_classifier_weights(toy, toy_x, probe_np, raw):
