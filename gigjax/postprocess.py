@@ -27,13 +27,23 @@ def upsample(maps: jax.Array, size: tuple[int, int]) -> jax.Array:
     return jax.image.resize(maps, (*maps.shape[:-2], *size), method="bilinear", antialias=False)
 
 
-def finish(maps: jax.Array, size: tuple[int, int] | None, *, relu: bool = True, norm: bool = True) -> jax.Array:
-    """One map per image: ReLU → N → Up (each step optional; ``size=None`` keeps the resolution)."""
+def _relu_norm_up(maps: jax.Array, size: tuple[int, int] | None, relu: bool, norm: bool) -> jax.Array:
     if relu:
         maps = jax.nn.relu(maps)
     if norm:
         maps = normalize(maps)
     return maps if size is None else upsample(maps, size)
+
+
+def finish(maps: jax.Array, size: tuple[int, int] | None, *, relu: bool = True, norm: bool = True) -> jax.Array:
+    """One map per image: ReLU → N → Up (each step optional; ``size=None`` keeps the resolution).
+
+    With ``norm``, a resized map is normalised once more (as pytorch-grad-cam does), so it spans
+    exactly [0, 1]: bilinear resizing of a [0, 1] map rarely lands on the original extremes.
+    """
+    resized = size is not None and tuple(maps.shape[-2:]) != tuple(size)
+    maps = _relu_norm_up(maps, size, relu, norm)
+    return normalize(maps) if norm and resized else maps
 
 
 def fuse_layers(maps: Sequence[jax.Array], how: str = "mean", *, relu: bool = True, norm: bool = True,
@@ -45,6 +55,6 @@ def fuse_layers(maps: Sequence[jax.Array], how: str = "mean", *, relu: bool = Tr
         return finish(maps[0], size, relu=relu, norm=norm)
     if size is None:
         size = max((tuple(m.shape[-2:]) for m in maps), key=lambda s: s[0] * s[1])
-    stack = jnp.stack([finish(m, size, relu=relu, norm=norm) for m in maps])
+    stack = jnp.stack([_relu_norm_up(m, size, relu, norm) for m in maps])
     fused = jnp.mean(stack, axis=0) if how == "mean" else jnp.max(stack, axis=0)
     return normalize(fused) if norm else fused

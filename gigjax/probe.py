@@ -22,6 +22,7 @@ import flax.struct
 import jax
 import jax.numpy as jnp
 
+from gigjax import surgery
 from gigjax.errors import GigjaxError
 from gigjax.models import Model
 from gigjax.targets import Targets, target_scores
@@ -48,34 +49,10 @@ class ProbeResult:
     input_gradient: jax.Array | None
 
 
-def _path(module: nn.Module) -> str:
-    return "/".join(module.path)
-
-
 def _traced_forward(model: Model, x: jax.Array, layers: Sequence[str], deltas: dict | None):
     """Runs the model, returning (logits, {layer: activation}); adds ``deltas[layer]`` when given."""
-    wanted = set(layers)
-    acts: dict[str, jax.Array] = {}
-
-    def interceptor(next_fun, args, kwargs, context):
-        out = next_fun(*args, **kwargs)
-        if context.method_name != "__call__":
-            return out
-        path = _path(context.module)
-        if path in wanted:
-            if path in acts:
-                raise GigjaxError(f"layer {path!r} is called more than once per forward pass; "
-                                  f"probe a layer that runs once")
-            if not isinstance(out, jax.Array):
-                raise GigjaxError(f"layer {path!r} returns {type(out).__name__}, not an array")
-            if deltas is not None:
-                out = out + deltas[path]
-            acts[path] = out
-        return out
-
-    with nn.intercept_methods(interceptor):
-        logits = model.logits(x)
-    return logits, acts
+    edit = None if deltas is None else {layer: (lambda out, d=deltas[layer]: out + d) for layer in layers}
+    return surgery.forward(model, x, record=layers, edit=edit)
 
 
 def list_layers(model: Model, x: jax.Array | None = None) -> dict[str, tuple[int, ...]]:
@@ -87,7 +64,7 @@ def list_layers(model: Model, x: jax.Array | None = None) -> dict[str, tuple[int
     def interceptor(next_fun, args, kwargs, context):
         out = next_fun(*args, **kwargs)
         if context.method_name == "__call__" and context.module.path and hasattr(out, "shape"):
-            found.setdefault(_path(context.module), tuple(out.shape))
+            found.setdefault(surgery.module_path(context.module), tuple(out.shape))
         return out
 
     def run(model, x):
@@ -141,9 +118,6 @@ def probe(model: Model, x: jax.Array, targets: Targets = None, layers: Sequence[
     """
     layers = tuple(layers)
     _, act_shapes = jax.eval_shape(lambda m, v: _traced_forward(m, v, layers, None), model, x)
-    missing = [l for l in layers if l not in act_shapes]
-    if missing:
-        raise GigjaxError(f"unknown layer(s) {missing} for {model.card.name}; see gigjax.list_layers(model)")
     deltas = {l: jnp.zeros(s.shape, s.dtype) for l, s in act_shapes.items()}
 
     def total_score(deltas, x):

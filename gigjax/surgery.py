@@ -61,7 +61,7 @@ def _intercept(wanted: set[str], on_call: Callable[[str, nn.Module, tuple, Any],
 def _check_found(model: Model, wanted: set[str], seen: set[str]) -> None:
     missing = sorted(wanted - seen)
     if missing:
-        raise GigjaxError(f"layer(s) {', '.join(map(repr, missing))} never ran in {model.card.name}; "
+        raise GigjaxError(f"unknown layer(s) {', '.join(map(repr, missing))}: never ran in {model.card.name}; "
                           f"see gigjax.list_layers(model)")
 
 

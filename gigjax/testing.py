@@ -13,6 +13,7 @@ import jax.numpy as jnp
 
 from gigjax.models import Model, ModelCard
 from gigjax.models.layers import Conv2d, global_average_pool
+from gigjax.models.zoo import random_variables
 
 
 class TinyCNN(nn.Module):
@@ -39,9 +40,11 @@ class Features(nn.Module):
 
 
 def tiny_cnn(num_classes: int = 5, size: int = 32, seed: int = 0) -> Model:
-    """A randomly initialised :class:`TinyCNN` as a ``Model`` (input ``size``×``size``, mean 0.5, std 0.25)."""
+    """A randomly initialised :class:`TinyCNN` as a ``Model`` (input ``size``×``size``, mean 0.5, std 0.25;
+    He-normal kernels drawn with numpy, zero biases)."""
     module = TinyCNN(num_classes=num_classes)
-    variables = module.init(jax.random.PRNGKey(seed), jnp.zeros((1, size, size, 3), jnp.float32))
+    shapes = jax.eval_shape(module.init, jax.random.PRNGKey(0), jax.ShapeDtypeStruct((1, size, size, 3), jnp.float32))
+    variables = jax.tree_util.tree_map(jnp.asarray, random_variables(shapes, seed))  # no PRNG compile
     card = ModelCard(
         name="tiny_cnn", input_size=(size, size), resize_short=size, mean=(0.5, 0.5, 0.5),
         std=(0.25, 0.25, 0.25), class_names=tuple(f"class_{i}" for i in range(num_classes)),

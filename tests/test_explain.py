@@ -30,7 +30,7 @@ def _gradcam_by_hand(model, x, layer, targets):
 
 def test_gradcam_pipeline(toy, toy_x):
     raw = _gradcam_by_hand(toy, toy_x, "features", None)
-    expected = postprocess.upsample(postprocess.normalize(jax.nn.relu(raw)), (32, 32))
+    expected = postprocess.normalize(postprocess.upsample(postprocess.normalize(jax.nn.relu(raw)), (32, 32)))
     out = gigjax.explain(toy, toy_x)
     assert isinstance(out, jax.Array)
     chex.assert_shape(out, (3, 32, 32))

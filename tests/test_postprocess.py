@@ -38,7 +38,8 @@ def test_fuse_layers_mean_and_max():
     a = jnp.array([[[0.0, 1.0], [0.0, 0.0]]])
     b = jax.random.uniform(jax.random.PRNGKey(0), (1, 4, 4))
     size = (4, 4)
-    na, nb = postprocess.finish(a, size), postprocess.finish(b, size)
+    # pytorch-grad-cam: per layer ReLU → N → resize; then mean (or max) → N
+    na, nb = (postprocess.upsample(postprocess.normalize(jax.nn.relu(m)), size) for m in (a, b))
     np.testing.assert_allclose(postprocess.fuse_layers([a, b], "mean", size=size),
                                postprocess.normalize((na + nb) / 2), rtol=1e-6)
     np.testing.assert_allclose(postprocess.fuse_layers([a, b], "max", size=size),
@@ -49,3 +50,12 @@ def test_fuse_layers_mean_and_max():
 def test_single_layer_fusion_is_finish():
     a = jax.random.normal(jax.random.PRNGKey(1), (2, 3, 3))
     np.testing.assert_allclose(postprocess.fuse_layers([a], size=(6, 6)), postprocess.finish(a, (6, 6)))
+
+
+def test_resized_maps_span_exactly_zero_to_one():
+    """Bilinear resizing misses the extremes; the final N brings the map back to [0, 1] (pytorch-grad-cam)."""
+    m = jax.random.normal(jax.random.PRNGKey(2), (2, 7, 7))
+    out = postprocess.finish(m, (224, 224))
+    np.testing.assert_allclose(out.max(axis=(1, 2)), [1.0, 1.0], atol=1e-6)
+    np.testing.assert_allclose(out.min(axis=(1, 2)), [0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(out, postprocess.normalize(postprocess.upsample(jax.nn.relu(m), (224, 224))), atol=1e-5)
