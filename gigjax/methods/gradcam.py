@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import jax
 import jax.numpy as jnp
 
@@ -19,9 +21,17 @@ def weighted_sum(a: jax.Array, weights: jax.Array) -> jax.Array:
     return jnp.einsum("bhwk,bk->bhw", a, weights)
 
 
-def gradcam_term(a: jax.Array, g: jax.Array) -> jax.Array:
-    """The raw (pre-ReLU) Grad-CAM map of one layer, (B, h, w)."""
-    return weighted_sum(a, channel_weights(g))
+def channel_weighted(weights: Callable[[jax.Array, jax.Array], jax.Array]) -> Callable[..., jax.Array]:
+    """The term Σ_k w_k A_k of a channel weighting ``weights(A, g) → (B, K)``: (A, g) → (B, h, w) raw map."""
+
+    def term(a: jax.Array, g: jax.Array) -> jax.Array:
+        return weighted_sum(a, weights(a, g))
+
+    return term
+
+
+gradcam_term = channel_weighted(lambda a, g: channel_weights(g))
+"""The raw (pre-ReLU) Grad-CAM map of one layer: (A, g) → (B, h, w)."""
 
 
 register(Method(

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from gigjax.methods.base import gradient_cam
-from gigjax.methods.gradcam import weighted_sum
+from gigjax.methods.gradcam import channel_weighted
 from gigjax.registry import Method, register
 
 EPS = 1e-6  # pytorch-grad-cam's epsilon in the denominator of α
@@ -26,9 +26,8 @@ def gradcampp_weights(a: jax.Array, g: jax.Array) -> jax.Array:
     return jnp.sum(alpha * jax.nn.relu(g), axis=(1, 2))
 
 
-def gradcampp_term(a: jax.Array, g: jax.Array) -> jax.Array:
-    """The raw (pre-ReLU) Grad-CAM++ map of one layer, (B, h, w)."""
-    return weighted_sum(a, gradcampp_weights(a, g))
+gradcampp_term = channel_weighted(gradcampp_weights)
+"""The raw (pre-ReLU) Grad-CAM++ map of one layer: (A, g) → (B, h, w)."""
 
 
 register(Method(

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from gigjax.methods.base import gradient_cam
-from gigjax.methods.gradcam import weighted_sum
+from gigjax.methods.gradcam import channel_weighted
 from gigjax.registry import Method, register
 
 EPS = 1e-7  # pytorch-grad-cam's epsilon
@@ -17,9 +17,8 @@ def xgradcam_weights(a: jax.Array, g: jax.Array) -> jax.Array:
     return jnp.sum(g * a, axis=(1, 2)) / (jnp.sum(a, axis=(1, 2)) + EPS)
 
 
-def xgradcam_term(a: jax.Array, g: jax.Array) -> jax.Array:
-    """The raw (pre-ReLU) XGrad-CAM map of one layer, (B, h, w)."""
-    return weighted_sum(a, xgradcam_weights(a, g))
+xgradcam_term = channel_weighted(xgradcam_weights)
+"""The raw (pre-ReLU) XGrad-CAM map of one layer: (A, g) → (B, h, w)."""
 
 
 register(Method(

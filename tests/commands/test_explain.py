@@ -74,7 +74,10 @@ def test_corrupted_and_foreign_weight_files(tmp_path, capsys):
     code, _, err = _run(capsys, "explain", "--weights", str(garbage), "--out", str(tmp_path))
     assert code == 2 and "garbage.pth" in err
 
-    foreign = tmp_path / "foreign.npz"  # a checkpoint of another architecture
+    code, _, err = _run(capsys, "explain", "--model", "resnet50", "--weights", source, "--out", str(tmp_path))
+    assert code == 2 and "is not a resnet50 checkpoint" in err and "efficientnet_lite0" in err
+
+    foreign = tmp_path / "foreign.npz"  # a gigjax weight file of another architecture
     state = load_state_dict(source)
     np.savez(foreign, **{"params/fc/kernel": state["_fc.weight"]})
     code, _, err = _run(capsys, "explain", "--weights", str(foreign), "--out", str(tmp_path))
