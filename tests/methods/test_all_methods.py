@@ -76,10 +76,12 @@ def test_batch_equals_one_by_one(run):
     np.testing.assert_allclose(out["singles"], out["default"], rtol=1e-4, atol=1e-5)
 
 
-def test_multi_layer_fusion(run):
-    method, _, _, out = run
-    if method not in LAYER_METHODS:
-        pytest.skip(f"{method} is defined at one layer")
+def test_multi_layer_fusion(run, toy):
+    method, x, _, out = run
+    if method not in LAYER_METHODS:  # defined at one place: asking for several layers is a clear error
+        with pytest.raises(gigjax.GigjaxError, match="not at 'conv2'|not on a layer"):
+            gigjax.explain(toy, x, method, layer=["conv2", "features"])
+        return
     for fuse in ("mean", "max"):
         expected = postprocess.fuse_layers([out["raw_conv2"], out["raw"]], fuse, size=(32, 32))
         np.testing.assert_allclose(out[fuse], expected, rtol=1e-5, atol=1e-5)
