@@ -2,9 +2,8 @@
 for the CAM family and GIG-CAM, ours beside the paper's (spec §5: GIG-CAM(F), ResNet50).
 
 Each method runs as its own resumable ``gigjax evaluate`` run under ``--out/<method>``, so the table
-can be rebuilt, extended or finished later without recomputing. Methods not registered in this build
-are reported as "not available"; a method that fails is reported with its error, never crashing the
-table.
+can be rebuilt, extended or finished later without recomputing. A method that fails is reported with
+its error, never crashing the table.
 
 Usage::
 
@@ -30,8 +29,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE_VOC = os.path.join(ROOT, "tests", ".fixtures", "labelme", "voc")
 
-# (row, method name, extra explainer options). GIG-CAM(F) falls back to gigcam with the multi-scale
-# fusion combinator (scales 1, 2) when no method is registered under "gigcam_f".
+# (row, registered method name, extra explainer options).
 ROWS = (
     ("Grad-CAM", "gradcam", {}),
     ("Grad-CAM++", "gradcam_pp", {}),
@@ -80,16 +78,9 @@ def _resolve(method: str, extra: dict):
     """(method, options) to run for a row, or (None, reason)."""
     from gigjax.registry import available_methods
 
-    registered = set(available_methods())
-    if method in registered:
-        return method, dict(extra)
-    if method == "gigcam_f" and "gigcam" in registered:
-        try:
-            import gigjax.fusion  # noqa: F401
-        except ImportError:
-            return None, "not available (gigcam registered, but no gigjax.fusion for the (F) pyramid)"
-        return "gigcam", {**extra, "scales": (1, 2)}
-    return None, "not available (not registered in this build)"
+    if method not in available_methods():
+        return None, f"not available (no method {method!r} is registered)"
+    return method, dict(extra)
 
 
 def _paper_columns(dataset) -> tuple[str, ...]:
@@ -193,10 +184,9 @@ def main(argv=None) -> int:
     for label, values, note in rows:
         cells = [_fmt(values.get(m)) for m in METRICS] if values else ["—"] * len(METRICS)
         print("| " + " | ".join([label] + cells + [note]) + " |")
-        if label == "GIG-CAM(F)":
-            for column in columns:
-                paper = [_fmt(PAPER[column][m]) for m in METRICS]
-                print("| " + " | ".join([f"GIG-CAM(F), paper ({column}, ResNet50)"] + paper + ["published"]) + " |")
+    for column in columns:
+        paper = [_fmt(PAPER[column][m]) for m in METRICS]
+        print("| " + " | ".join([f"GIG-CAM(F), paper ({column}, ResNet50)"] + paper + ["published"]) + " |")
     print()
     for note in notes:
         print(f"- {note}")
