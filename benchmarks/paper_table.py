@@ -74,15 +74,6 @@ def _quick_options(method: str) -> dict:
             if isinstance(v, int) and not isinstance(v, bool) and "step" in k.lower()}
 
 
-def _resolve(method: str, extra: dict):
-    """(method, options) to run for a row, or (None, reason)."""
-    from gigjax.registry import available_methods
-
-    if method not in available_methods():
-        return None, f"not available (no method {method!r} is registered)"
-    return method, dict(extra)
-
-
 def _paper_columns(dataset) -> tuple[str, ...]:
     return {"voc": ("VOC2012",), "imagenet": ("ILSVRC2012",)}.get(dataset.family, ("VOC2012", "ILSVRC2012"))
 
@@ -109,6 +100,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "out", "paper_table"))
     parser.add_argument("--quick", action="store_true", help="3 images and at most 8 steps per method")
     args = parser.parse_args(argv)
+    wanted = None if args.methods is None else {m.strip() for m in args.methods.split(",") if m.strip()}
+    row_methods = [method for _, method, _ in ROWS]
+    unknown = sorted((wanted or set()) - set(row_methods))
+    if unknown:
+        raise SystemExit(f"--methods: no row for {', '.join(unknown)}; the rows are {', '.join(row_methods)}")
 
     import gigjax
     from gigjax.data import open_dataset
@@ -126,22 +122,18 @@ def main(argv=None) -> int:
     limit = 3 if args.quick and args.limit is None else args.limit
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     options = _parse_options(args.option)
-    wanted = None if args.methods is None else {m.strip() for m in args.methods.split(",")}
     columns = _paper_columns(dataset)
 
     print(f"# Paper table: {dataset!r}, model {args.model}, {jax.local_device_count()} {jax.default_backend()} "
           f"device(s), {limit or len(dataset)} images\n")
     rows, notes = [], []
-    for label, name, extra in ROWS:
-        if wanted is not None and name not in wanted:
+    for label, method, extra in ROWS:
+        if wanted is not None and method not in wanted:
             continue
-        method, opts = _resolve(name, extra)
-        if method is None:
-            rows.append((label, None, opts))
-            continue
+        opts = dict(extra)
         if args.quick:
             opts = {**_quick_options(method), **opts}
-        opts.update(options.get(name, {}))
+        opts.update(options.get(method, {}))
         method_opts = {k: v for k, v in opts.items() if k != "scales"}
         post = {"scales": opts["scales"]} if "scales" in opts else {}
         run_metrics, why = metrics, ""
@@ -150,7 +142,7 @@ def main(argv=None) -> int:
             kwargs = dict(batch_size=args.batch_size, limit=limit, method_options={method: method_opts},
                           postprocess=post, class_map=args.class_map, progress=True,
                           model_id=f"{args.model}:{args.weights or 'embedded'}:{args.num_classes}")
-            out = os.path.join(args.out, name)
+            out = os.path.join(args.out, method)
             try:
                 evaluation = Evaluation(model, dataset, [method], out, metrics=run_metrics, **kwargs)
             except GigjaxError as exc:  # e.g. no class map for these classes: keep the confidence metrics

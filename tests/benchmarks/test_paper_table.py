@@ -7,6 +7,8 @@ import importlib.util
 import json
 import os
 
+import pytest
+
 ROOT = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir)
 
 
@@ -33,3 +35,8 @@ def test_prints_our_rows_beside_the_paper(fixtures_dir, tmp_path, capsys):
             value = summary[metric]["value"]
             assert cell == script._fmt(value), (label, metric, cell, value)
         assert cells[1] != "n/a"  # the pointing game is defined on these photos
+
+
+def test_unknown_method_is_a_clear_error_before_any_work(tmp_path):
+    with pytest.raises(SystemExit, match="--methods: no row for gradcm; the rows are gradcam, "):
+        load_script().main(["--dataset", str(tmp_path / "absent"), "--methods", "gradcam,gradcm"])
