@@ -41,8 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gigjax.errors import GigjaxError
-from gigjax.validation import is_concrete
+from gigjax.validation import check_choice, check_fraction, check_positive_int, is_concrete
 from gigjax.paths.base import Observe, PathStep, Term, tree_add, tree_zeros_like
 
 TIES = ("exact", "rank")
@@ -166,19 +165,11 @@ def guided_step(x: jax.Array, saliency: jax.Array, x_input: jax.Array, x_baselin
 
 def check_guided(steps, fraction, max_dist, ties) -> None:
     """Raises :class:`GigjaxError` for invalid Guided IG settings (traced values are not checked)."""
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise GigjaxError(f"steps must be a positive integer, got {steps!r}")
+    check_positive_int(steps, "steps")
     for name, value, low_open in (("fraction", fraction, True), ("max_dist", max_dist, False)):
-        if not is_concrete(value):
-            continue
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise GigjaxError(f"{name} must be a number, got {value!r}") from None
-        if not (0 < v <= 1 if low_open else 0 <= v <= 1):
-            raise GigjaxError(f"{name} must lie in {'(0, 1]' if low_open else '[0, 1]'}, got {value!r}")
-    if ties not in TIES:
-        raise GigjaxError(f"ties must be one of {', '.join(map(repr, TIES))}, got {ties!r}")
+        if is_concrete(value):
+            check_fraction(value, name, low_open=low_open)
+    check_choice(ties, "ties", TIES)
 
 
 def guided_path(observe: Observe, term: Term, x: jax.Array, baseline: jax.Array, *,

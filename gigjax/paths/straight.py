@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gigjax.errors import GigjaxError
+from gigjax.validation import check_choice, check_positive_int
 from gigjax.paths.base import Observe, PathStep, Term, tree_add, tree_zeros_like
 
 QUADRATURES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
@@ -32,10 +33,8 @@ def quadrature(name: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
 
     Static numpy arrays (float64), so they are compiled in as constants.
     """
-    if name not in QUADRATURES:
-        raise GigjaxError(f"quadrature must be one of {', '.join(QUADRATURES)}, got {name!r}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise GigjaxError(f"steps must be a positive integer, got {steps!r}")
+    check_choice(name, "quadrature", QUADRATURES)
+    check_positive_int(steps, "steps")
     j = np.arange(steps, dtype=np.float64)
     uniform = np.full(steps, 1.0 / steps)
     if name == "riemann_left":
