@@ -6,6 +6,8 @@ import dataclasses
 import functools
 from importlib import resources
 
+from gigjax.errors import GigjaxError
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelCard:
@@ -40,17 +42,17 @@ class ModelCard:
         return len(self.class_names)
 
     def class_index(self, name_or_index: str | int) -> int:
-        """Resolves a class given by index or by (case-insensitive) name; raises ``ValueError``."""
+        """Resolves a class given by index or by (case-insensitive) name; raises :class:`GigjaxError`."""
         if isinstance(name_or_index, str) and not name_or_index.strip().lstrip("-").isdigit():
             wanted = name_or_index.strip().lower()
             matches = [i for i, n in enumerate(self.class_names) if n.lower() == wanted]
             if not matches:
-                raise ValueError(f"unknown class {name_or_index!r} for {self.name} "
+                raise GigjaxError(f"unknown class {name_or_index!r} for {self.name} "
                                  f"(give an index 0..{self.num_classes - 1} or an exact class name)")
             return matches[0]
         index = int(name_or_index)
         if not 0 <= index < self.num_classes:
-            raise ValueError(f"class index {index} out of range 0..{self.num_classes - 1} for {self.name}")
+            raise GigjaxError(f"class index {index} out of range 0..{self.num_classes - 1} for {self.name}")
         return index
 
 

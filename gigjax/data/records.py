@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from gigjax.errors import GigjaxError
+
 
 @dataclasses.dataclass(frozen=True)
 class Record:
@@ -33,8 +35,8 @@ class Record:
     def __post_init__(self):
         n = len(self.box_labels)
         if self.image.ndim != 3 or self.image.shape[-1] != 3 or self.image.dtype != np.uint8:
-            raise ValueError(f"record {self.image_id}: image must be (H, W, 3) uint8, got "
+            raise GigjaxError(f"record {self.image_id}: image must be (H, W, 3) uint8, got "
                              f"{self.image.shape} {self.image.dtype}")
         if self.boxes.shape != (n, 4) or self.difficult.shape != (n,):
-            raise ValueError(f"record {self.image_id}: boxes {self.boxes.shape}, labels ({n},) and "
+            raise GigjaxError(f"record {self.image_id}: boxes {self.boxes.shape}, labels ({n},) and "
                              f"difficult {self.difficult.shape} disagree")

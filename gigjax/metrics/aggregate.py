@@ -25,6 +25,8 @@ from typing import Iterable
 
 import numpy as np
 
+from gigjax.errors import GigjaxError
+
 LOCALIZATION = ("pointing_game", "energy_pointing_game")
 CONFIDENCE = ("average_drop", "increase_in_confidence")
 CAUSAL = ("deletion", "insertion")
@@ -73,7 +75,7 @@ class Aggregator:
         self.metrics = tuple(metrics)
         unknown = sorted(set(self.metrics) - set(METRICS))
         if unknown:
-            raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+            raise GigjaxError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
         self.images = 0
         self.failed = 0
         self._hits: dict[str, list[int]] = {}       # class → [hits, misses]

@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gigjax.validation import check_choice
+
 MODES = ("deletion", "insertion")
 BLUR_SIZE = 11
 BLUR_SIGMA = 5.0
@@ -100,8 +102,7 @@ def causal_curve(model, x: jax.Array, saliency: jax.Array, classes: jax.Array, *
     Returns:
       (B, S + 1) float32 probabilities, S + 1 = :func:`num_steps`.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    check_choice(mode, "mode", MODES)
     chex.assert_rank(x, 4)
     b, h, w, c = x.shape
     chex.assert_shape(saliency, (b, h, w))

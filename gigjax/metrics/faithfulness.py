@@ -20,18 +20,19 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from gigjax.validation import check_choice
+
 SPACES = ("normalized", "pixel")
 
 
 def mask_input(model, x: jax.Array, maps: jax.Array, space: str = "normalized") -> jax.Array:
     """x ⊙ map in the chosen space: (B, H, W, C) input, (B, H, W) maps in [0, 1] → (B, H, W, C)."""
+    check_choice(space, "masking space", SPACES)
     chex.assert_shape(maps, x.shape[:3])
     m = maps[..., None].astype(x.dtype)
     if space == "normalized":
         return x * m
-    if space == "pixel":
-        return model.normalize(model.denormalize(x) * m)
-    raise ValueError(f"masking space must be one of {SPACES}, got {space!r}")
+    return model.normalize(model.denormalize(x) * m)
 
 
 def class_probability(model, x: jax.Array, classes: jax.Array) -> jax.Array:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from gigjax.errors import GigjaxError
 from gigjax.metrics import METRICS, Aggregator
 
 
@@ -53,5 +54,5 @@ def test_empty_aggregator_gives_nan_not_zero():
 
 
 def test_unknown_metric():
-    with pytest.raises(ValueError, match="unknown metric"):
+    with pytest.raises(GigjaxError, match="unknown metric"):
         Aggregator(["pointing"])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from gigjax.errors import GigjaxError
 from gigjax.metrics import auc, blur, causal_curve, fractions, gaussian_kernel, num_steps, saliency_rank
 
 sig = jax.nn.sigmoid
@@ -88,5 +89,5 @@ def test_chunking_does_not_change_the_curve(pixel_sum, chunk):
 
 
 def test_bad_mode():
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(GigjaxError, match="mode must be one of"):
         causal_curve(None, jnp.ones((1, 2, 2, 3)), jnp.ones((1, 2, 2)), jnp.zeros(1, jnp.int32), mode="erase")

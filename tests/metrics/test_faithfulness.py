@@ -5,7 +5,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
+from gigjax.errors import GigjaxError
 from gigjax.metrics import average_drop, class_probability, increase_in_confidence, mask_input, masked_confidence
 
 
@@ -42,3 +44,9 @@ def test_masked_confidence_closed_form(pixel_sum):
     drop = np.asarray(average_drop(y, o))
     np.testing.assert_allclose(drop, [0.0, 0.0], atol=1e-4)
     np.testing.assert_array_equal(np.asarray(increase_in_confidence(y, o)), [0.0, 100.0])
+
+
+def test_unknown_masking_space_is_a_clear_error(pixel_sum):
+    x = jnp.zeros((1, 4, 4, 3))
+    with pytest.raises(GigjaxError, match="masking space must be one of 'normalized', 'pixel', got 'pixels'"):
+        mask_input(pixel_sum, x, jnp.ones((1, 4, 4)), "pixels")
