@@ -26,6 +26,7 @@ import jax.numpy as jnp
 
 from gigjax.data.voc import canonical_voc_name
 from gigjax.errors import GigjaxError
+from gigjax.validation import check_choice
 
 ClassMap = Callable[[str], "Callable[[jax.Array], jax.Array] | None"]
 CLASS_MAPS = ("auto", "none", "imagenet")
@@ -146,8 +147,7 @@ def resolve_targets(class_names: Sequence[str], family: str, model_names: Sequen
     Raises:
       GigjaxError: no dataset class can be explained by this model.
     """
-    if mapped_target not in MAPPED_TARGETS:
-        raise GigjaxError(f"mapped target must be one of {', '.join(MAPPED_TARGETS)}, got {mapped_target!r}")
+    check_choice(mapped_target, "mapped target", MAPPED_TARGETS)
     if callable(class_map):
         result = _mapped(class_names, class_map, "mapped: a user-supplied class map", mapped_target)
     elif class_map == "imagenet":
