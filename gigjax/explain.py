@@ -46,6 +46,14 @@ def _as_size(output_size) -> tuple[int, int] | None:
     return h, w
 
 
+def _check_call(model: Model, x: jax.Array, targets: Targets) -> tuple[jax.Array, Targets]:
+    """The (validated x, normalised targets) of one call; raises :class:`GigjaxError` for bad input."""
+    x = check_images(x)
+    if not isinstance(model, Model):
+        raise GigjaxError(f"model must be a gigjax Model (see gigjax.load_model), got {type(model).__name__}")
+    return x, check_targets(targets, x.shape[0], model.card.num_classes)
+
+
 def _as_layers(layer) -> str | tuple[str, ...] | None:
     if layer is None or isinstance(layer, str):
         return layer
@@ -74,10 +82,7 @@ def explainer(method: str = "gradcam", *, layer: str | Sequence[str] | None = No
         raise GigjaxError("raw maps are per scale: drop raw=True or scales")
 
     def core(model: Model, x: jax.Array, targets: Targets = None, out_size: tuple[int, int] | None = None):
-        x = check_images(x)
-        if not isinstance(model, Model):
-            raise GigjaxError(f"model must be a gigjax Model (see gigjax.load_model), got {type(model).__name__}")
-        targets = check_targets(targets, x.shape[0], model.card.num_classes)
+        x, targets = _check_call(model, x, targets)
         layers = resolve_layers(model, layer, x) if spec.uses_layers else ()
         maps = spec.fn(model, x, targets, layers=layers, **opts)
         if raw:
@@ -138,10 +143,7 @@ def explain(model: Model, x: jax.Array, method: str = "gradcam", targets: Target
     Returns:
       (B, H, W) ``jax.Array`` of maps (in [0, 1] unless ``normalize=False`` or ``raw=True``).
     """
-    x = check_images(x)
-    if not isinstance(model, Model):
-        raise GigjaxError(f"model must be a gigjax Model (see gigjax.load_model), got {type(model).__name__}")
-    targets = check_targets(targets, x.shape[0], model.card.num_classes)
+    x, targets = _check_call(model, x, targets)  # eagerly: inside jit NaN values cannot be seen
     explainer(method, **options)  # validates every option eagerly, outside jit
     static, arrays = _split_options(method, options)
     if callable(targets):
