@@ -1,8 +1,9 @@
 """Fixtures for the method tests: the tiny GAP+FC CNN of gigjax.testing, a jitted probe, and small
-VGG-like and ResNet-like models in torchvision's layout for FG-CAM.
+VGG-like and ResNet-like models for FG-CAM.
 
-The FG-CAM models' module paths follow gigjax's VGG16/ResNet50 (``features/0`` …; ``conv1 bn1 relu
-maxpool layerS/B/{convN, bnN, reluN, downsample/0, downsample/1}``), so the same plan builders apply.
+The FG-CAM models are built from the zoo's own VGG ``Sequential`` and ResNet ``Stage`` modules, so their
+paths are those of VGG16/ResNet50 (``features/0`` …; ``conv1 bn1 relu maxpool layerS/B/{convN, bnN,
+reluN, downsample/0, downsample/1}``) and the same plan builders apply.
 BatchNorm statistics and scales are randomised (negative scales included) so that folding matters.
 """
 
@@ -16,100 +17,28 @@ import pytest
 
 import gigjax
 from gigjax.models import Model, ModelCard
-from gigjax.models.layers import Conv2d, batch_norm, global_average_pool
+from gigjax.models.layers import Conv2d, MaxPool2d, ReLU, batch_norm, global_average_pool
+from gigjax.models.resnet import Stage
+from gigjax.models.vgg import Sequential, features_plan
 from gigjax.testing import tiny_cnn
 
 VGG_CONFIG = (8, "M", 16, 16, "M")
 
 
-class ReLU(nn.Module):
-    @nn.compact
-    def __call__(self, x):
-        return jax.nn.relu(x)
-
-
-class MaxPool(nn.Module):
-    k: int
-    s: int
-    p: int = 0
-
-    @nn.compact
-    def __call__(self, x):
-        return nn.max_pool(x, (self.k, self.k), (self.s, self.s), ((self.p, self.p), (self.p, self.p)))
-
-
 def vgg_kinds(config=VGG_CONFIG) -> tuple[str, ...]:
-    kinds = []
-    for c in config:
-        kinds += ["maxpool"] if c == "M" else ["conv", "relu"]
-    return tuple(kinds)
-
-
-class Features(nn.Module):
-    config: tuple
-    use_bias: bool
-
-    @nn.compact
-    def __call__(self, x):
-        i = 0
-        for c in self.config:
-            if c == "M":
-                x = MaxPool(2, 2, name=str(i))(x)
-                i += 1
-            else:
-                x = Conv2d(c, 3, 1, 1, use_bias=self.use_bias, name=str(i))(x)
-                x = ReLU(name=str(i + 1))(x)
-                i += 2
-        return x
+    return tuple(spec.kind for spec in features_plan(config))
 
 
 class ToyVGG(nn.Module):
-    use_bias: bool = True
+    """gigjax's VGG ``features`` Sequential on :data:`VGG_CONFIG`, then a small MLP classifier."""
+
     num_classes: int = 4
 
     @nn.compact
     def __call__(self, x):
-        x = Features(VGG_CONFIG, self.use_bias, name="features")(x)
+        x = Sequential(features_plan(VGG_CONFIG), name="features")(x)
         x = x.reshape(x.shape[0], -1)
         return nn.Dense(self.num_classes, name="classifier")(jax.nn.relu(nn.Dense(12, name="hidden")(x)))
-
-
-class Bottleneck(nn.Module):
-    width: int
-    stride: int
-    downsample: bool
-
-    @nn.compact
-    def __call__(self, x):
-        out = ReLU(name="relu1")(batch_norm(1e-5, "bn1")(Conv2d(self.width, 1, name="conv1")(x)))
-        out = ReLU(name="relu2")(batch_norm(1e-5, "bn2")(Conv2d(self.width, 3, self.stride, 1, name="conv2")(out)))
-        out = batch_norm(1e-5, "bn3")(Conv2d(self.width * 4, 1, name="conv3")(out))
-        if self.downsample:
-            x = Downsample(self.width * 4, self.stride, name="downsample")(x)
-        return ReLU(name="relu3")(out + x)
-
-
-class Downsample(nn.Module):
-    features: int
-    stride: int
-
-    @nn.compact
-    def __call__(self, x):
-        return batch_norm(1e-5, "1")(Conv2d(self.features, 1, self.stride, name="0")(x))
-
-
-class Stage(nn.Module):
-    blocks: int
-    width: int
-    stride: int
-
-    @nn.compact
-    def __call__(self, x):
-        for b in range(self.blocks):
-            first = b == 0
-            x = Bottleneck(self.width, self.stride if first else 1, first and (self.stride != 1 or x.shape[-1] != 4 * self.width),
-                           name=str(b))(x)
-        return x
 
 
 class ToyResNet(nn.Module):
@@ -118,7 +47,7 @@ class ToyResNet(nn.Module):
     @nn.compact
     def __call__(self, x):
         x = ReLU(name="relu")(batch_norm(1e-5, "bn1")(Conv2d(8, 7, 2, 3, name="conv1")(x)))
-        x = MaxPool(3, 2, 1, name="maxpool")(x)
+        x = MaxPool2d(3, 2, 1, name="maxpool")(x)
         x = Stage(2, 4, 1, name="layer1")(x)
         x = Stage(1, 8, 2, name="layer2")(x)
         return nn.Dense(self.num_classes, name="fc")(global_average_pool(x))
@@ -171,7 +100,8 @@ def _card(name: str, size: int, classifier: str | None, cam_layer: str, layers) 
 
 
 def toy_vgg(use_bias: bool = True, seed: int = 0, size: int = 16) -> Model:
-    module = ToyVGG(use_bias=use_bias)
+    """The toy VGG; ``use_bias=False`` leaves every bias at 0 (no bias in effect), else 0.05."""
+    module = ToyVGG()
     variables = _init(module, size, seed)
     if use_bias:
         variables = jax.tree_util.tree_map_with_path(
