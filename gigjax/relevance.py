@@ -19,13 +19,9 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from gigjax.numerics import safe_divide
+
 Op = Callable[[jax.Array, jax.Array], jax.Array]  # (input, kernel) → output, bias-free, linear in each
-
-
-def safe_divide(a: jax.Array, b: jax.Array) -> jax.Array:
-    """a / b, and 0 where b = 0."""
-    nonzero = b != 0
-    return jnp.where(nonzero, a / jnp.where(nonzero, b, 1.0), 0.0)
 
 
 def transpose(f: Callable[[jax.Array], jax.Array], x: jax.Array, s: jax.Array) -> jax.Array:

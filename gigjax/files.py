@@ -1,0 +1,37 @@
+"""Durable file writes: every result, record and cache file gigjax writes goes through here.
+
+:func:`atomic_write` writes to a temporary file in the same folder, flushes and ``fsync``\\ s it, then
+``os.replace``\\ s it over the destination, so a reader (or a resumed run after a crash or
+``kill -9``) sees either the old file or the complete new one, never a torn file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from typing import IO, Iterator
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+    """Context manager yielding a file object whose content replaces ``path`` atomically on success.
+
+    ``mode`` is ``"w"`` (text, ``encoding``) or ``"wb"`` (binary). On an exception the destination is
+    untouched and the temporary file is removed.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
