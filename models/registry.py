@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gigjax.models import efficientnet_lite, resnet, vgg
+import dataclasses
+
+from gigjax.models import efficientnet_lite, resnet, vgg, vit
 from gigjax.models.card import IMAGENET_MEAN, IMAGENET_STD, ModelCard, imagenet_class_names
 from gigjax.models.zoo import Architecture, register_architecture
 
@@ -50,4 +52,22 @@ register_architecture("vgg16", Architecture(
         "vgg16", n, layers=vgg.probe_layers(), cam_layer="features/29", classifier=None,
         description="VGG16 (torchvision layout, no BatchNorm); load a torchvision checkpoint with weights=PATH"),
     name_map=vgg.torch_name_map,
+))
+
+
+def vit_card(config: vit.ViTConfig, num_classes: int, name: str = "vit_b_16") -> ModelCard:
+    """Card of a torchvision ViT of ``config``: its square input, short side resized by 256/224
+    before the crop (torchvision's ViT_B_16 IMAGENET1K_V1 transform at 224), ImageNet mean/std,
+    token layers, the last block's ``ln_1`` as the CAM layer; no GAP head (``cam`` does not apply)."""
+    size = config.image_size
+    card = _torchvision_card(
+        name, num_classes, layers=vit.probe_layers(config), cam_layer=vit.cam_layer(config), classifier=None,
+        description=f"ViT-B/{config.patch_size} (torchvision layout); load a torchvision checkpoint with weights=PATH")
+    return dataclasses.replace(card, input_size=(size, size), resize_short=size * 256 // 224)
+
+
+register_architecture("vit_b_16", Architecture(
+    build=lambda n: vit.VisionTransformer(vit.VIT_B_16, num_classes=n),
+    card=lambda n: vit_card(vit.VIT_B_16, n),
+    name_map=vit.torch_name_map,
 ))
