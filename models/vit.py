@@ -25,8 +25,15 @@ module of its own that runs once per forward pass, so its output can be probed):
     heads/head                     Linear D → num_classes on the class token (token 0)
 
 Token layers are (B, 1 + (H/p)·(W/p), D): token 0 is the class token, then the patches in row-major
-order, so a CAM reshape drops one leading token and folds the rest into the (H/p, W/p) grid. The
-position embedding has a fixed length, so the input must be ``image_size`` square (as in torchvision).
+order, so a CAM reshape drops one leading token and folds the rest into the (H/p, W/p) grid.
+
+At ``image_size`` the network is torchvision's exactly. torchvision's forward takes no other size
+(its position embedding has a fixed length); here any H, W that are multiples of the patch size work
+(multi-scale explainers such as GIG-CAM(F) run the model on a 2× input): the patch part of the
+position embedding is resized bicubically to the (H/p, W/p) grid by torchvision's own rule for running
+a checkpoint at another resolution (``torchvision.models.vision_transformer.interpolate_embeddings``:
+``interpolate(mode="bicubic", align_corners=True)``, cubic coefficient −0.75), the class token's
+position kept.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import math
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gigjax.errors import GigjaxError
 from gigjax.models import convert
@@ -149,16 +157,51 @@ class EncoderLayers(nn.Module):
         return x
 
 
+def bicubic_matrix(size: int, out: int, a: float = -0.75) -> np.ndarray:
+    """(out, size) matrix of torch's 1-D ``interpolate(mode="bicubic", align_corners=True)``.
+
+    Output ``i`` samples the input at ``s = i·(size − 1)/(out − 1)`` (0 when ``out == 1``) with Keys'
+    cubic convolution kernel (coefficient ``a``) on the taps ⌊s⌋ − 1 … ⌊s⌋ + 2, clamped to the border.
+    """
+    matrix = np.zeros((out, size), np.float64)
+    scale = (size - 1) / (out - 1) if out > 1 else 0.0
+    for i in range(out):
+        src = i * scale
+        x0 = int(np.floor(src))
+        t = src - x0
+        weights = (((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
+                   ((a + 2) * t - (a + 3)) * t * t + 1,
+                   ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1,
+                   ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a)
+        for offset, weight in zip(range(-1, 3), weights):
+            matrix[i, min(max(x0 + offset, 0), size - 1)] += weight
+    return matrix.astype(np.float32)
+
+
+def resize_position_embedding(pos: jax.Array, grid: int, out_hw: tuple[int, int]) -> jax.Array:
+    """(1, 1 + grid², D) → (1, 1 + h·w, D): the patch positions resized from grid×grid to (h, w) by
+    :func:`bicubic_matrix` along each axis (torchvision's ``interpolate_embeddings``), token 0 kept."""
+    if out_hw == (grid, grid):
+        return pos
+    h, w = out_hw
+    patches = pos[0, 1:].reshape(grid, grid, pos.shape[-1])
+    resized = jnp.einsum("ih,hwd,jw->ijd", bicubic_matrix(grid, h), patches, bicubic_matrix(grid, w),
+                         precision=jax.lax.Precision.HIGHEST)
+    return jnp.concatenate([pos[:, :1], resized.reshape(1, h * w, pos.shape[-1])], axis=1)
+
+
 class Encoder(nn.Module):
-    """Adds ``pos_embedding`` (1, seq_length, D), runs the blocks, then the final LayerNorm ``ln``."""
+    """Adds ``pos_embedding`` (1, seq_length, D), resized to the input's (h, w) patch grid, runs the
+    blocks, then the final LayerNorm ``ln``."""
 
     config: ViTConfig
+    grid_hw: tuple[int, int]
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         pos = self.param("pos_embedding", nn.initializers.normal(0.02),
                          (1, self.config.seq_length, self.config.hidden_dim), jnp.float32)
-        x = Dropout(name="dropout")(x + pos)
+        x = Dropout(name="dropout")(x + resize_position_embedding(pos, self.config.grid, self.grid_hw))
         return layer_norm("ln")(EncoderLayers(self.config, name="layers")(x))
 
 
@@ -173,7 +216,8 @@ class Heads(nn.Module):
 
 
 class VisionTransformer(nn.Module):
-    """(B, image_size, image_size, 3) ImageNet-normalised input → (B, num_classes) logits."""
+    """(B, H, W, 3) ImageNet-normalised input → (B, num_classes) logits; H, W multiples of the patch
+    size (torchvision's numbers at ``image_size``; see the module docstring for other sizes)."""
 
     config: ViTConfig = VIT_B_16
     num_classes: int = 1000
@@ -181,15 +225,16 @@ class VisionTransformer(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         cfg = self.config
-        if x.ndim != 4 or x.shape[1:3] != (cfg.image_size, cfg.image_size):
-            raise GigjaxError(f"this ViT takes (B, {cfg.image_size}, {cfg.image_size}, 3) input (its position "
-                              f"embedding has {cfg.seq_length} tokens), got shape {tuple(x.shape)}")
-        patches = Conv2d(cfg.hidden_dim, cfg.patch_size, cfg.patch_size, 0, use_bias=True, name="conv_proj")(x)
-        b = patches.shape[0]
-        tokens = patches.reshape(b, cfg.grid * cfg.grid, cfg.hidden_dim)
+        p = cfg.patch_size
+        if x.ndim != 4 or x.shape[1] % p or x.shape[2] % p or min(x.shape[1:3]) < p:
+            raise GigjaxError(f"this ViT takes (B, H, W, 3) input with H and W multiples of its patch size {p} "
+                              f"(it was trained at {cfg.image_size}×{cfg.image_size}), got shape {tuple(x.shape)}")
+        patches = Conv2d(cfg.hidden_dim, p, p, 0, use_bias=True, name="conv_proj")(x)
+        b, h, w, _ = patches.shape
+        tokens = patches.reshape(b, h * w, cfg.hidden_dim)
         class_token = self.param("class_token", nn.initializers.zeros, (1, 1, cfg.hidden_dim), jnp.float32)
         tokens = jnp.concatenate([jnp.broadcast_to(class_token, (b, 1, cfg.hidden_dim)), tokens], axis=1)
-        tokens = Encoder(cfg, name="encoder")(tokens)
+        tokens = Encoder(cfg, (h, w), name="encoder")(tokens)
         return Heads(self.num_classes, name="heads")(tokens[:, 0])
 
 

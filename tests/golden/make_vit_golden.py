@@ -13,6 +13,9 @@ Writes (all small, committed):
     (seed 1, 2×3×224×224), ``eval()`` mode, float32;
   - ``tiny_logits`` (2, 5) and ``tiny_ln_1`` (2, 17, 16, the last block's ``ln_1`` output): the same
     for a ``VisionTransformer(**numpy_weights.VIT_TINY, num_classes=5)`` on a seed-1 2×3×32×32 batch;
+  - ``tiny_64_logits`` (2, 5): the tiny ViT at twice its size, torchvision's way: a
+    ``VisionTransformer(image_size=64, ...)`` loaded with ``interpolate_embeddings(64, 8, state)``
+    (bicubic position embedding 4×4 → 8×8) on a seed-1 2×3×64×64 batch;
   - ``tiny_class`` (2,): image 0's top-1 class and image 1's lowest-scoring class (two different
     targets), and ``tiny_<method>`` (2, 32, 32): pytorch-grad-cam's
     GradCAM, GradCAM++, XGradCAM, LayerCAM and HiResCAM of that class at
@@ -36,6 +39,7 @@ import torch
 import torchvision
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, XGradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from torchvision.models.vision_transformer import interpolate_embeddings
 
 import numpy_weights  # the torch-free generator next to this script
 
@@ -99,12 +103,24 @@ def tiny() -> dict[str, np.ndarray]:
     for name, method in CAMS.items():
         with method(model=model, target_layers=[layer], reshape_transform=reshape_transform) as cam:
             out[f"tiny_{name}"] = cam(input_tensor=x, targets=targets).astype(np.float32)
+    out["tiny_64_logits"] = twice_the_size(model, config)
     directory = os.path.join(HERE, "checkpoints")
     os.makedirs(directory, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(directory, "vit_tiny.pth"))
     torch.save(model.state_dict(), os.path.join(directory, "vit_tiny_legacy.pth"),
                _use_new_zipfile_serialization=False)
     return out
+
+
+def twice_the_size(model: torch.nn.Module, config: dict) -> np.ndarray:
+    size = 2 * config["image_size"]
+    state = interpolate_embeddings(size, config["patch_size"], model.state_dict())
+    bigger = torchvision.models.VisionTransformer(**{**config, "image_size": size}, num_classes=TINY_CLASSES).eval()
+    bigger.load_state_dict(state, strict=True)
+    with torch.no_grad():
+        logits = bigger(torch.from_numpy(numpy_weights.input_batch(INPUT_SEED, size=size))).numpy()
+    report("tiny at 2x", logits)
+    return logits
 
 
 def main() -> None:

@@ -176,14 +176,32 @@ def test_card(vit_b_16_shapes):
     assert "vit_b_16" in gigjax.available_models()
 
 
-def test_wrong_input_size_is_a_clear_error(tiny):
-    with pytest.raises(gigjax.GigjaxError, match=r"takes \(B, 32, 32, 3\) input.*got shape \(1, 48, 48, 3\)"):
-        tiny.logits(jnp.zeros((1, 48, 48, 3)))
+def test_twice_the_size_matches_torchvision_interpolate_embeddings(tiny, numpy_weights, vit_golden, tiny_config):
+    """At 64×64 (what GIG-CAM(F)'s 2× scale feeds it) the 4×4 position grid is resized bicubically to
+    8×8, exactly as torchvision's interpolate_embeddings does for a checkpoint run at another size."""
+    x = numpy_weights.input_batch(int(vit_golden["input_seed"]), size=2 * tiny_config.image_size).transpose(0, 2, 3, 1)
+    logits = jax.jit(lambda m, v: m.logits(v))(tiny, jnp.asarray(x))
+    assert_close_relative(logits, vit_golden["tiny_64_logits"])
 
 
-def test_weights_must_be_given():
-    with pytest.raises(gigjax.GigjaxError, match="vit_b_16 has no embedded weights: pass weights=PATH"):
-        gigjax.load_model("vit_b_16")
+def test_bicubic_matrix_interpolates():
+    """Rows sum to 1; align_corners=True puts the input samples (both ends included) on output samples."""
+    m = vit.bicubic_matrix(5, 9)
+    np.testing.assert_allclose(m.sum(axis=1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(m[0], np.eye(5)[0])
+    np.testing.assert_array_equal(m[-1], np.eye(5)[-1])
+    np.testing.assert_allclose(m[2 * np.arange(5)], np.eye(5), atol=1e-6)  # the input samples themselves
+    np.testing.assert_allclose(vit.bicubic_matrix(7, 7), np.eye(7), atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 36, 32, 3), (1, 4, 4, 3), (1, 32, 32)])
+def test_input_that_does_not_fit_the_patches_is_a_clear_error(tiny, shape):
+    with pytest.raises(gigjax.GigjaxError, match=r"H and W multiples of its patch size 8.*got shape"):
+        tiny.logits(jnp.zeros(shape))
+
+
+def test_non_square_input_runs(tiny):
+    assert tiny.logits(jnp.zeros((1, 32, 48, 3))).shape == (1, 5)
 
 
 def test_random_weights_fill_every_variable():
