@@ -13,6 +13,8 @@ Post-processing options (all methods):
   output_size: (H, W) of the result (default: the input's size).
   raw: return the method's raw map — no ReLU, no normalisation, native resolution (one layer only).
   scales: multi-scale fusion pyramid, e.g. ``(1, 2)`` (see :mod:`gigjax.fusion`).
+  reshape: turns the layers' outputs into (B, h, w, K) maps, e.g. ``gigjax.tokens_to_grid(skip=1)``
+    for ViT tokens (default: the card's per-layer ``reshape``); see :mod:`gigjax.tokens`.
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ import functools
 from typing import Any, Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from gigjax import postprocess
 from gigjax.errors import GigjaxError
 from gigjax.models import Model
+from gigjax.models.model import check_model
 from gigjax.probe import resolve_layers
 from gigjax.registry import get_method
 from gigjax.targets import Targets, check_targets
+from gigjax.tokens import Reshape, check_reshape
 from gigjax.validation import check_choice, check_images
 
 Explainer = Callable[..., jax.Array]
@@ -49,8 +54,7 @@ def _as_size(output_size) -> tuple[int, int] | None:
 def _check_call(model: Model, x: jax.Array, targets: Targets) -> tuple[jax.Array, Targets]:
     """The (validated x, normalised targets) of one call; raises :class:`GigjaxError` for bad input."""
     x = check_images(x)
-    if not isinstance(model, Model):
-        raise GigjaxError(f"model must be a gigjax Model (see gigjax.load_model), got {type(model).__name__}")
+    check_model(model)
     return x, check_targets(targets, x.shape[0], model.card.num_classes)
 
 
@@ -62,7 +66,8 @@ def _as_layers(layer) -> str | tuple[str, ...] | None:
 
 def explainer(method: str = "gradcam", *, layer: str | Sequence[str] | None = None, fuse: str = "mean",
               relu: bool = True, normalize: bool = True, output_size: tuple[int, int] | None = None,
-              raw: bool = False, scales: Sequence[float] | None = None, **options: Any) -> Explainer:
+              raw: bool = False, scales: Sequence[float] | None = None, reshape: Reshape | None = None,
+              **options: Any) -> Explainer:
     """Builds the pure explainer ``(model, x, targets=None) → (B, H, W) jax.Array``.
 
     ``options`` are the method's own (see ``gigjax.describe(method)``); unknown names or bad values
@@ -76,6 +81,9 @@ def explainer(method: str = "gradcam", *, layer: str | Sequence[str] | None = No
     check_choice(fuse, "fuse", ("mean", "max"))
     size = _as_size(output_size)
     layer = _as_layers(layer)
+    reshape = check_reshape(reshape)
+    if reshape is not None and not spec.uses_layers:
+        raise GigjaxError(f"method {method!r} works on the input, not on a layer: drop reshape=")
     if layer is not None and not spec.uses_layers:
         raise GigjaxError(f"method {method!r} works on the input, not on a layer: drop layer={layer!r}")
     if raw and scales is not None:
@@ -84,7 +92,8 @@ def explainer(method: str = "gradcam", *, layer: str | Sequence[str] | None = No
     def core(model: Model, x: jax.Array, targets: Targets = None, out_size: tuple[int, int] | None = None):
         x, targets = _check_call(model, x, targets)
         layers = resolve_layers(model, layer, x) if spec.uses_layers else ()
-        maps = spec.fn(model, x, targets, layers=layers, **opts)
+        model = model.with_reshape(layers, reshape)
+        maps = jax.tree_util.tree_map(lambda m: m.astype(jnp.float32), spec.fn(model, x, targets, layers=layers, **opts))
         if raw:
             if spec.uses_layers and len(maps) != 1:
                 raise GigjaxError("raw=True returns one layer's map: give a single layer")

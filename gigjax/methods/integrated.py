@@ -48,6 +48,7 @@ from gigjax.baselines import baseline_for, check_baseline
 from gigjax.errors import GigjaxError
 from gigjax.methods import path_terms
 from gigjax.models import Model
+from gigjax.models.model import check_model
 from gigjax.paths import QUADRATURES, guided_path, straight_path
 from gigjax.paths.guided import TIES
 from gigjax.probe import probe, resolve_layers
@@ -91,9 +92,9 @@ def check_options(options: dict) -> dict:
 
 def _prepare(model: Model, x: jax.Array, targets: Targets, baseline: Any):
     """(x, targets fixed at x, baseline batch) — the common start of every path method."""
+    check_model(model)
     x = check_images(x)
-    if not isinstance(model, Model):
-        raise GigjaxError(f"model must be a gigjax Model (see gigjax.load_model), got {type(model).__name__}")
+    x = x.astype(jnp.promote_types(x.dtype, jnp.float32))  # a bf16/fp16 input: the path is kept in float32
     return x, freeze_targets(targets, model, path_terms.model_input(x)), baseline_for(model, x, baseline)
 
 
