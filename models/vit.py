@@ -270,6 +270,11 @@ def probe_layers(config: ViTConfig = VIT_B_16) -> tuple[str, ...]:
             + tuple(f"{last}/{part}" for part in ("ln_1", "self_attention", "ln_2", "mlp")) + ("encoder/ln",))
 
 
+def token_layers(config: ViTConfig = VIT_B_16) -> frozenset[str]:
+    """The listed layers whose output is tokens (B, 1 + patches, D): all but ``conv_proj``."""
+    return frozenset(probe_layers(config)) - {"conv_proj"}
+
+
 def cam_layer(config: ViTConfig = VIT_B_16) -> str:
     """The default CAM layer: the last block's ``ln_1`` (pytorch-grad-cam's ``blocks[-1].norm1`` for ViTs)."""
     return f"{block(config.num_layers - 1)}/ln_1"

@@ -70,11 +70,17 @@ def test_tiny_logits_match_torchvision(checkpoint, tiny_config, vit_golden, tiny
 
 
 def test_tiny_tokens_match_torchvision(tiny, tiny_config, vit_golden, tiny_input):
-    """The default CAM layer's tokens: class token first, then the patches row by row, as in torch."""
+    """The default CAM layer's tokens: class token first, then the patches row by row, as in torch;
+    the probe sees them through the card's reshape as the 4×4 patch grid."""
     layer = vit.cam_layer(tiny_config)
-    result = gigjax.probe(tiny, jnp.asarray(tiny_input), None, [layer], input_gradient=False)
-    assert result.activations[layer].shape == (2, 1 + 4 * 4, 16)
-    assert_close_relative(result.activations[layer], vit_golden["tiny_ln_1"])
+    x = jnp.asarray(tiny_input)
+    _, state = tiny.module.apply(tiny.variables, x, capture_intermediates=True)
+    tokens = state["intermediates"]["encoder"]["layers"]["encoder_layer_1"]["ln_1"]["__call__"][0]
+    want = vit_golden["tiny_ln_1"]
+    assert tokens.shape == want.shape == (2, 1 + 4 * 4, 16)
+    assert_close_relative(tokens, want)
+    result = gigjax.probe(tiny, x, None, [layer], input_gradient=False)
+    assert_close_relative(result.activations[layer], want[:, 1:].reshape(2, 4, 4, 16))
 
 
 def test_committed_checkpoint_holds_the_generator_weights(numpy_weights, vit_golden):
@@ -150,12 +156,16 @@ def test_layer_paths_mirror_torchvision(vit_b_16_shapes):
     assert layers["conv_proj"] == (1, 14, 14, 768)
     for i in range(12):
         block = f"encoder/layers/encoder_layer_{i}"
-        assert layers[block] == layers[f"{block}/ln_1"] == layers[f"{block}/self_attention"] == (1, 197, 768)
+        assert layers[block] == (1, 14, 14, 768)  # listed on the card: seen through its reshape
+        if i < 11:  # not listed: the raw tokens
+            assert layers[f"{block}/ln_1"] == layers[f"{block}/self_attention"] == (1, 197, 768)
+            assert layers[f"{block}/ln_2"] == layers[f"{block}/mlp"] == (1, 197, 768)
         assert layers[f"{block}/self_attention/in_proj"] == (1, 197, 3 * 768)
         assert layers[f"{block}/mlp/0"] == layers[f"{block}/mlp/1"] == (1, 197, 3072)
-        assert layers[f"{block}/ln_2"] == layers[f"{block}/mlp"] == (1, 197, 768)
+    last = "encoder/layers/encoder_layer_11"
+    assert all(layers[f"{last}/{part}"] == (1, 14, 14, 768) for part in ("ln_1", "self_attention", "ln_2", "mlp"))
     assert "encoder/layers/encoder_layer_12" not in layers
-    assert layers["encoder/ln"] == (1, 197, 768)
+    assert layers["encoder/ln"] == (1, 14, 14, 768)
     assert layers["heads/head"] == (1, 1000)
 
 
@@ -233,3 +243,65 @@ def test_vit_b_16_logits_match_torchvision(numpy_weights, vit_golden, tmp_path, 
     assert logits.shape == want.shape == (2, 1000)
     assert_close_relative(logits, want)
     assert not np.allclose(want[0], want[1], atol=1e-2)
+
+
+# --- CAM methods on the token layers (the card's reshape: gigjax.tokens_to_grid(skip=1)) ------------------
+
+GRADIENT_CAMS = ("gradcam", "gradcam_pp", "xgradcam", "layercam", "hirescam")
+
+
+def test_card_reshapes_every_listed_token_layer(vit_b_16_shapes):
+    card = vit_b_16_shapes.card
+    assert card.reshape_for(card.cam_layer) == gigjax.tokens_to_grid(skip=1)
+    assert {layer for layer, _ in card.reshape} == set(card.layers) - {"conv_proj"}
+    assert card.reshape_for("conv_proj") is None  # already a (B, 14, 14, 768) map
+
+
+@pytest.fixture(scope="module")
+def tiny_gradient_cams(tiny, tiny_input, vit_golden):
+    """Every gradient CAM of the tiny ViT at its card's default layer, from one jit, for the golden classes."""
+    classes = jnp.asarray(vit_golden["tiny_class"])
+    run = jax.jit(lambda m, x: {name: gigjax.explainer(name)(m, x, classes) for name in GRADIENT_CAMS})
+    return run(tiny, jnp.asarray(tiny_input))
+
+
+@pytest.mark.parametrize("method", GRADIENT_CAMS)
+def test_matches_pytorch_grad_cam_with_reshape_transform(tiny_gradient_cams, vit_golden, method):
+    """pytorch-grad-cam 1.5.7 at encoder.layers[-1].ln_1 with its ViT reshape_transform (drop the class
+    token, 4×4 grid): both sides ReLU → min-max → bilinear up → min-max (as in test_pytorch_grad_cam_parity)."""
+    got = np.asarray(tiny_gradient_cams[method])
+    assert got.shape == (2, 32, 32)
+    np.testing.assert_allclose(got, vit_golden[f"tiny_{method}"], atol=1e-3, rtol=0)
+
+
+def test_vit_b_16_gradcam_needs_no_options(numpy_weights):
+    model = gigjax.load_model("vit_b_16", weights="random", seed=3)
+    x = jnp.asarray(numpy_weights.input_batch(5, batch=1).transpose(0, 2, 3, 1))
+    maps = np.asarray(gigjax.explain(model, x, method="gradcam"))
+    assert maps.shape == (1, 224, 224) and np.isfinite(maps).all() and maps.max() > 0.5
+
+
+# Methods that cannot explain a ViT's class-token head, and what they must say instead.
+REFUSALS = {"cam": "needs a global-average-pooling \\+ linear head; vit_tiny has none",
+            "fgcam": "FG-CAM has no relevance plan for 'vit_tiny'"}
+# The other layer methods (the gradient CAMs are checked against pytorch-grad-cam above); FG-CAM is a
+# CAM method even though its maps live at the input.
+OTHER_CAMS = sorted(m for m in gigjax.available_methods()
+                    if (gigjax.get_method(m).uses_layers or m == "fgcam") and m not in GRADIENT_CAMS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", OTHER_CAMS)
+def test_every_cam_method_runs_on_the_token_layer_or_refuses_clearly(tiny, tiny_input, vit_golden, method):
+    """With no options but a short path (8 steps), each method explains the tiny ViT at the card's
+    reshaped ln_1 (GIG-CAM(F) also at 2×: 8×8 tokens) or refuses with a GigjaxError saying why."""
+    options = {"steps": 8} if "steps" in gigjax.get_method(method).options else {}
+    x, classes = jnp.asarray(tiny_input), jnp.asarray(vit_golden["tiny_class"])
+    if method in REFUSALS:
+        with pytest.raises(gigjax.GigjaxError, match=REFUSALS[method]):
+            gigjax.explain(tiny, x, method=method, targets=classes, **options)
+        return
+    maps = np.asarray(gigjax.explain(tiny, x, method=method, targets=classes, **options))
+    assert maps.shape == (2, 32, 32)
+    assert np.isfinite(maps).all() and maps.min() >= 0 and maps.max() <= 1 + 1e-6
+    assert (maps.max(axis=(1, 2)) > 0.5).all()  # a real map per image, not an all-zero fallback
