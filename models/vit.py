@@ -240,6 +240,9 @@ class VisionTransformer(nn.Module):
 
 _LAYER_NORMS = ("ln_1", "ln_2", "ln")
 _IN_PROJ = {"in_proj_weight": "weight", "in_proj_bias": "bias"}
+# torchvision < 0.14 named the MLP's Linears ``linear_1``/``linear_2`` (its published IMAGENET1K_V1
+# checkpoint predates the rename); torchvision's MLPBlock._load_from_state_dict renames them to 0/3.
+_LEGACY_MLP = {"linear_1": "0", "linear_2": "3"}
 
 
 def torch_name_map(name: str) -> tuple[str, tuple[str, ...]] | None:
@@ -248,9 +251,12 @@ def torch_name_map(name: str) -> tuple[str, tuple[str, ...]] | None:
     ``encoder.layers.encoder_layer_3.self_attention.in_proj_weight`` →
     ``("params", ("encoder", "layers", "encoder_layer_3", "self_attention", "in_proj", "kernel"))`` (the
     (3D, D) Linear weight is transposed like any other), ``….ln_1.weight`` → ``….ln_1/scale``,
-    ``class_token`` and ``encoder.pos_embedding`` keep their names.
+    ``class_token`` and ``encoder.pos_embedding`` keep their names; the legacy ``mlp.linear_1`` /
+    ``mlp.linear_2`` are ``mlp/0`` / ``mlp/3``.
     """
     *module, leaf = name.split(".")
+    if module[-2:-1] == ["mlp"] and module[-1] in _LEGACY_MLP:
+        module[-1] = _LEGACY_MLP[module[-1]]
     if leaf in _IN_PROJ:
         module, leaf = module + ["in_proj"], _IN_PROJ[leaf]
     if not module:

@@ -100,6 +100,17 @@ def test_safetensors_import_equals_pth(tiny, tiny_config, numpy_weights, vit_gol
     jax.tree_util.tree_map(np.testing.assert_array_equal, other.variables, tiny.variables)
 
 
+def test_legacy_mlp_names_load(tiny, tiny_config, numpy_weights, vit_golden, tmp_path):
+    """torchvision's published vit_b_16-c867db91.pth predates the MLP rename: mlp.linear_1 / mlp.linear_2."""
+    state = load_state_dict(GOLDEN / "checkpoints" / "vit_tiny.pth")
+    legacy = {k.replace("mlp.0.", "mlp.linear_1.").replace("mlp.3.", "mlp.linear_2."): v for k, v in state.items()}
+    assert sum("linear_1" in k for k in legacy) == tiny_config.num_layers * 2
+    path = tmp_path / "vit_tiny_legacy_names.safetensors"
+    numpy_weights.write_safetensors(path, legacy)
+    other = tiny_model(tiny_config, int(vit_golden["tiny_classes"]), path)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, other.variables, tiny.variables)
+
+
 def test_weights_land_in_flax_layout(tiny):
     state = load_state_dict(GOLDEN / "checkpoints" / "vit_tiny.pth")
     params = tiny.variables["params"]
@@ -133,6 +144,10 @@ def test_weights_land_in_flax_layout(tiny):
                                                                 "kernel"))),
     ("encoder.ln.weight", ("params", ("encoder", "ln", "scale"))),
     ("heads.head.bias", ("params", ("heads", "head", "bias"))),
+    ("encoder.layers.encoder_layer_5.mlp.linear_1.weight", ("params", ("encoder", "layers", "encoder_layer_5", "mlp",
+                                                                       "0", "kernel"))),
+    ("encoder.layers.encoder_layer_5.mlp.linear_2.bias", ("params", ("encoder", "layers", "encoder_layer_5", "mlp",
+                                                                     "3", "bias"))),
 ])
 def test_torch_name_map(name, target):
     assert vit.torch_name_map(name) == target
