@@ -25,7 +25,8 @@ module of its own that runs once per forward pass, so its output can be probed):
     heads/head                     Linear D → num_classes on the class token (token 0)
 
 Token layers are (B, 1 + (H/p)·(W/p), D): token 0 is the class token, then the patches in row-major
-order, so a CAM reshape drops one leading token and folds the rest into the (H/p, W/p) grid.
+order, so a CAM reshape drops one leading token and folds the rest into the (H/p, W/p) grid (the
+zoo card sets ``gigjax.tokens_to_grid(skip=1)`` on every listed token layer: models/registry.py).
 
 At ``image_size`` the network is torchvision's exactly. torchvision's forward takes no other size
 (its position embedding has a fixed length); here any H, W that are multiples of the patch size work
