@@ -55,7 +55,7 @@ def _check_call(model: Model, x: jax.Array, targets: Targets) -> tuple[jax.Array
     """The (validated x, normalised targets) of one call; raises :class:`GigjaxError` for bad input."""
     x = check_images(x)
     check_model(model)
-    return x, check_targets(targets, x.shape[0], model.card.num_classes)
+    return x, check_targets(targets, x.shape[0], model.card.num_classes or None)  # 0: not a classifier
 
 
 def _as_layers(layer) -> str | tuple[str, ...] | None:
