@@ -164,13 +164,13 @@ def _distance(value: Any, name: str) -> float:
 
 # -- the post-processing options every method takes (gigjax.explain applies them) ------------------
 POSTPROCESSING: dict[str, Option] = {
-    "layer": Option(None, "layer path(s) to explain, fused by `fuse` (default None: the model card's CAM "
-                          "layer); methods that work on layers only", check=_layer, parse=name_list),
+    "layer": Option(None, "layer path(s) to explain, several fused by `fuse`; None: the model card's CAM layer "
+                          "(methods that work on layers only)", check=_layer, parse=name_list),
     "fuse": Option("mean", "how several layers' maps are fused (mean: pytorch-grad-cam; max: LayerCAM)",
                    choices=("mean", "max")),
     "relu": Option(True, "ReLU on the raw map(s)", check=_bool),
     "normalize": Option(True, "per-image min-max normalisation to [0, 1]", check=_bool),
-    "output_size": Option(None, "(H, W) of the result (default None: the input's size)", check=_size, cli=False),
+    "output_size": Option(None, "(H, W) of the result; None: the input's size", check=_size, cli=False),
     "raw": Option(False, "the method's raw map: no ReLU, no normalisation, native resolution, one layer",
                   check=_bool, cli=False),
     "scales": Option(None, "multi-scale pyramid, e.g. 1,2 (any method; see gigjax.fusion)", check=_scales,
