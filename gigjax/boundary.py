@@ -9,12 +9,14 @@ and the public attribution functions), so every method receives validated input 
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 
 from gigjax.errors import GigjaxError
+from gigjax.fusion import scaled_size
 from gigjax.models import Model
 from gigjax.probe import list_layers, resolve_layers
 from gigjax.targets import Targets, check_targets
@@ -41,9 +43,13 @@ def _spatial(shape: tuple[int, ...]) -> tuple[int, ...] | None:
     return tuple(shape[1:3]) if len(shape) == 4 else None
 
 
+def _shapes(model: Model, size: tuple[int, int]) -> dict[str, tuple[int, ...]]:
+    return list_layers(model, jax.ShapeDtypeStruct((1, *size, 3), jnp.float32))
+
+
 def _problem(model: Model, layers: tuple[str, ...], size: tuple[int, int]) -> str | None:
     """Why an input of ``size`` is too small for ``model`` and ``layers``, or ``None``."""
-    shapes = list_layers(model, jax.ShapeDtypeStruct((1, *size, 3), jnp.float32))
+    shapes = _shapes(model, size)
     for name, shape in shapes.items():
         hw = _spatial(shape)
         if hw is not None and min(hw) < 1:
@@ -56,11 +62,18 @@ def _problem(model: Model, layers: tuple[str, ...], size: tuple[int, int]) -> st
 
 
 def _minimum_size(model: Model, layers: tuple[str, ...]) -> int | None:
-    """The smallest square input side that passes :func:`_problem` (bisection up to the card's size;
-    ``None`` if even that fails)."""
+    """The smallest square input side that passes :func:`_problem` (``None`` if even the card's input
+    size fails). First guess from the probed layers' strides at the card's size (verified on both
+    sides), else bisection; a few shape-only traces, on the error path only."""
     high = max(model.card.input_size)
     if _problem(model, layers, (high, high)) is not None:
         return None
+    shapes = _shapes(model, (high, high))
+    strides = [math.ceil(high / min(_spatial(shapes[l]))) for l in layers if _spatial(shapes.get(l, ()))]
+    guess = max(strides) * (MIN_MAP - 1) + 1 if strides else 0
+    if 1 < guess <= high and not _problem(model, layers, (guess, guess)) \
+            and _problem(model, layers, (guess - 1, guess - 1)):
+        return guess
     low = 1
     while low < high:
         mid = (low + high) // 2
@@ -68,22 +81,28 @@ def _minimum_size(model: Model, layers: tuple[str, ...]) -> int | None:
     return high
 
 
-def check_input_size(model: Model, layers: tuple[str, ...], size: tuple[int, int]) -> None:
+def check_input_size(model: Model, layers: tuple[str, ...], size: tuple[int, int], what: str | None = None) -> None:
     """Raises :class:`GigjaxError` when an input of ``size`` (H, W) is too small for ``model`` and the
-    probed ``layers``, naming the minimum input size."""
+    probed ``layers``, naming the minimum input size; ``what`` names the input in the message."""
     problem = _problem(model, layers, tuple(size))
     if problem is None:
         return
-    minimum = _minimum_size(model, layers)  # only on this error path: a few shape-only traces
+    minimum = _minimum_size(model, layers)
     need = f"; give inputs of at least {minimum}×{minimum}" if minimum else ""
-    raise GigjaxError(f"an input of {size[0]}×{size[1]} is too small for {model.card.name}: {problem}{need}")
+    what = what or f"an input of {size[0]}×{size[1]}"
+    raise GigjaxError(f"{what} is too small for {model.card.name}: {problem}{need}")
 
 
 def check_layers(model: Model, layer: str | Sequence[str] | None, x: jax.Array, uses_layers: bool,
-                 sizes: Sequence[tuple[int, int]] = ()) -> tuple[str, ...]:
-    """The resolved layers (``()`` for input-space methods), after checking that ``x`` and the other
-    input ``sizes`` (the scales of a pyramid) are large enough for them."""
+                 scales: Sequence[float] = ()) -> tuple[str, ...]:
+    """The resolved layers (``()`` for input-space methods), after checking that ``x``, and ``x``
+    resized by each of the pyramid's ``scales``, are large enough for them."""
     layers = resolve_layers(model, layer, x) if uses_layers else ()
-    smallest = min([tuple(x.shape[1:3]), *map(tuple, sizes)], key=lambda s: s[0] * s[1])
-    check_input_size(model, layers, smallest)
+    h, w = x.shape[1:3]
+    smallest = min(scales or (1.0,))
+    if smallest < 1:
+        small = scaled_size((h, w), smallest)
+        check_input_size(model, layers, small, f"the {h}×{w} input at scale {smallest:g} ({small[0]}×{small[1]})")
+    else:
+        check_input_size(model, layers, (h, w))
     return layers

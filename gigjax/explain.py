@@ -24,7 +24,7 @@ import numpy as np
 from gigjax import postprocess
 from gigjax.boundary import check_call, check_layers
 from gigjax.errors import GigjaxError
-from gigjax.fusion import multiscale, scaled_size
+from gigjax.fusion import multiscale
 from gigjax.models import Model
 from gigjax.options import POSTPROCESSING, bind
 from gigjax.registry import Method, get_method
@@ -77,8 +77,7 @@ def _pipeline(spec: Method, post: dict, opts: dict) -> Callable:
 
 
 def _layers(spec: Method, post: dict, model: Model, x: jax.Array) -> tuple[str, ...]:
-    sizes = [scaled_size(x.shape[1:3], s) for s in post["scales"] or ()]
-    return check_layers(model, post["layer"], x, spec.uses_layers, sizes)
+    return check_layers(model, post["layer"], x, spec.uses_layers, post["scales"] or ())
 
 
 def explainer(method: str | Method = "gradcam", **options: Any) -> Explainer:
