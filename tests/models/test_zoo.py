@@ -104,3 +104,22 @@ def test_random_weights_are_seeded():
     kernel = lambda m: np.asarray(m.variables["params"]["stem"]["conv"]["kernel"])
     assert not np.array_equal(kernel(a), kernel(c))
     assert jax.tree_util.tree_structure(a.variables) == jax.tree_util.tree_structure(c.variables)
+
+
+def test_nan_weights_are_refused_naming_the_file_and_tensor(lite0, tmp_path):
+    flat = convert.flatten_variables(lite0.variables)
+    name = "params/head/conv/kernel" if "params/head/conv/kernel" in flat else sorted(flat)[-1]
+    flat[name] = flat[name].copy()
+    flat[name].flat[7] = np.nan
+    path = tmp_path / "diverged.npz"
+    np.savez(path, **flat)
+    with pytest.raises(CheckpointError, match=rf"{path}: tensor '{name}' holds 1 NaN/Inf values"):
+        gigjax.load_model("efficientnet_lite0", weights=path)
+
+
+def test_a_npy_renamed_npz_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "weights.npz"
+    with open(path, "wb") as f:
+        np.save(f, np.zeros(3, np.float32))
+    with pytest.raises(CheckpointError, match="single .npy array"):
+        gigjax.load_model("efficientnet_lite0", weights=path)
