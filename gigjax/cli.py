@@ -21,10 +21,11 @@ from gigjax.errors import GigjaxError
 
 SUBCOMMANDS = ("explain", "methods", "models", "evaluate", "finetune")
 
-USER_ERRORS = (GigjaxError, OSError, MemoryError)
+USER_ERRORS = (GigjaxError, OSError, UnicodeError, MemoryError)
 """What bad input can raise: gigjax's own errors (``CheckpointError``, ``WeightMismatchError``, ...),
-the operating system's (missing file, permission, full disk; ``PIL.UnidentifiedImageError`` is one) and
-running out of memory (too large a batch or image)."""
+the operating system's (missing file, permission, full disk; ``PIL.UnidentifiedImageError`` is one), a
+binary file given where a text file (class names, an image-set list) is read, and running out of memory
+(too large a batch or image)."""
 
 
 def _out_of_device_memory(exc: BaseException) -> bool:

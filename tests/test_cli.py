@@ -21,6 +21,8 @@ def _failing(monkeypatch, exc: BaseException):
     (CheckpointError("w.pth: damaged zip archive"), "gigjax: error: w.pth: damaged zip archive"),
     (FileNotFoundError(2, "No such file or directory", "out/run.json"),
      "gigjax: error: [Errno 2] No such file or directory: 'out/run.json'"),
+    (UnicodeDecodeError("utf-8", b"\x89", 0, 1, "invalid start byte"),
+     "gigjax: error: 'utf-8' codec can't decode byte 0x89 in position 0: invalid start byte"),
     (MemoryError(), "gigjax: error: out of memory (MemoryError): try a smaller --batch-size or smaller images"),
     (RuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 12 GiB\nmore"),
      "gigjax: error: out of memory (RESOURCE_EXHAUSTED: Out of memory allocating 12 GiB): try a smaller "
