@@ -161,15 +161,65 @@ def _rebuild_parameter(data, requires_grad=False, backward_hooks=None):
     return data
 
 
+def _safe_key(key: Any, depth: int = 0) -> bool:
+    """A dict/set key whose hash costs O(its size): a string, number, bytes, None or a small flat
+    tuple of those (a tuple sharing itself 2⁴⁰ times would take forever to hash)."""
+    if key is None or type(key) in (str, int, float, bool, bytes):
+        return True
+    return type(key) is tuple and depth < 2 and len(key) <= 16 and all(_safe_key(k, depth + 1) for k in key)
+
+
+def _check_keys(keys) -> None:
+    for key in keys:
+        if not _safe_key(key):
+            raise CheckpointError(f"refusing a dict key of type {type(key).__name__}: the keys of a weight "
+                                  f"file's dicts are strings or numbers")
+
+
+def _ordered_dict(*args) -> collections.OrderedDict:
+    """``collections.OrderedDict`` as the pickle calls it, with its keys checked before they are hashed."""
+    if len(args) > 1:
+        raise CheckpointError("malformed OrderedDict record")
+    items = args[0] if args else ()
+    if not isinstance(items, dict):
+        items = list(items)
+        if not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in items):
+            raise CheckpointError("malformed OrderedDict record")
+        _check_keys(p[0] for p in items)
+    return collections.OrderedDict(items)
+
+
 _ALLOWED_GLOBALS = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("collections", "OrderedDict"): _ordered_dict,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Resolves only the globals a plain state dict needs; ``persistent_load`` maps storages."""
+def _guarded(opcode: bytes, keys_of: Callable[[Any], Any]):
+    """The pure-Python unpickler's handler of ``opcode``, checking the keys it will hash first."""
+    original = pickle._Unpickler.dispatch[opcode[0]]
+
+    def load(self):
+        _check_keys(keys_of(self))
+        original(self)
+
+    return load
+
+
+class _RestrictedUnpickler(pickle._Unpickler):
+    """Resolves only the globals a plain state dict needs; ``persistent_load`` maps storages.
+
+    The pure-Python unpickler, so that the opcodes which hash keys (``SETITEM(S)``, ``DICT``,
+    ``ADDITEMS``, ``FROZENSET``) can check them first (the stack holds the items after the mark).
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch[pickle.SETITEM[0]] = _guarded(pickle.SETITEM, lambda self: self.stack[-2:-1])
+    dispatch[pickle.SETITEMS[0]] = _guarded(pickle.SETITEMS, lambda self: self.stack[0::2])
+    dispatch[pickle.DICT[0]] = _guarded(pickle.DICT, lambda self: self.stack[0::2])
+    dispatch[pickle.ADDITEMS[0]] = _guarded(pickle.ADDITEMS, lambda self: self.stack)
+    dispatch[pickle.FROZENSET[0]] = _guarded(pickle.FROZENSET, lambda self: self.stack)
 
     def __init__(self, file: BinaryIO, storage_lookup):
         super().__init__(file)

@@ -98,6 +98,20 @@ def shared_lists(levels: int) -> Raw:
     return Raw(code)
 
 
+def shared_tuples(levels: int) -> Raw:
+    """Like :func:`shared_lists` with tuples: hashing it (as a dict key) walks all 2^levels nodes."""
+    code = pickle.EMPTY_TUPLE + pickle.LONG_BINPUT + struct.pack("<I", 0)
+    for i in range(1, levels + 1):
+        get = pickle.LONG_BINGET + struct.pack("<I", i - 1)
+        code += pickle.POP + get + get + pickle.TUPLE2 + pickle.LONG_BINPUT + struct.pack("<I", i)
+    return Raw(code)
+
+
+def ordered_dict_call(pairs: list) -> Raw:
+    """``collections.OrderedDict([(k, v), ...])`` as one REDUCE (keys hashed by the constructor)."""
+    return Raw(_global("collections", "OrderedDict") + _encode(([*pairs],)) + pickle.REDUCE)
+
+
 def nested_lists(depth: int) -> Raw:
     """``[[[...]]]`` ``depth`` deep (pickle builds it without recursion; a recursive walk overflows)."""
     return Raw((pickle.EMPTY_LIST + pickle.MARK) * depth + pickle.EMPTY_LIST + pickle.APPENDS * depth)

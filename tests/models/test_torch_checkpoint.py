@@ -277,9 +277,14 @@ def _hostile_files(folder):
         return path
 
     cases["dag pickle"] = (torch_zip("dag", {"w": valid, "x": tf.shared_lists(40)}), "entry 'x' is not a tensor")
-    cases["deep pickle"] = (torch_zip("deep", {"w": valid, "x": tf.nested_lists(100_000)}), "entry 'x' is not a tensor")
-    cases["deep pickle, top level"] = (torch_zip("deep_top", tf.nested_lists(100_000)), "does not hold a state dict")
-    deep_pid = tf.Raw(pickle.MARK + tf.pickle_bytes("storage")[2:-1] + tf.nested_lists(50_000).code
+    cases["dag tuple as a key"] = (torch_zip("dag_key", {"w": valid, tf.shared_tuples(40): 1}),
+                                   "refusing a dict key of type tuple")
+    cases["dag tuple as an OrderedDict key"] = (
+        torch_zip("dag_key_call", tf.ordered_dict_call([("w", valid), (tf.shared_tuples(40), 1)])),
+        "refusing a dict key of type tuple")
+    cases["deep pickle"] = (torch_zip("deep", {"w": valid, "x": tf.nested_lists(20_000)}), "entry 'x' is not a tensor")
+    cases["deep pickle, top level"] = (torch_zip("deep_top", tf.nested_lists(20_000)), "does not hold a state dict")
+    deep_pid = tf.Raw(pickle.MARK + tf.pickle_bytes("storage")[2:-1] + tf.nested_lists(10_000).code
                       + tf.pickle_bytes(("0", "cpu", 4))[3:-2] + pickle.TUPLE + pickle.BINPERSID)
     cases["deep storage record"] = (torch_zip("deep_pid", {"w": tf.Tensor(deep_pid, (4,), (1,))}),
                                     r"unsupported storage type \[\[\[")
@@ -344,7 +349,7 @@ def hostile(tmp_path_factory):
     return {name: (str(path), message, report[str(path)]) for name, (path, message) in cases.items()}
 
 
-HOSTILE = ["dag pickle", "deep pickle", "deep pickle, top level", "deep storage record", "stride-0 1.5M x 1024",
+HOSTILE = ["dag pickle", "dag tuple as a key", "dag tuple as an OrderedDict key", "deep pickle", "deep pickle, top level", "deep storage record", "stride-0 1.5M x 1024",
            "stride-0 2^20 x 2^20", "huge stride", "stride 2^63 on a size-1 axis", "shape [2^64]",
            "empty with a negative dim", "huge offset", "zip bomb, small record", "zip bomb, matching record",
            "safetensors deep header", "safetensors list dtype", "safetensors shape [2^64]",
