@@ -114,3 +114,15 @@ def test_eager_calls_keep_raising(tiny, x, bad):
         gigjax.explain(tiny, x, "gradcam", targets=bad)
     with pytest.raises(GigjaxError, match="out of range"):
         gigjax.explainer("gradcam")(tiny, x, jnp.array([0, bad]))
+
+
+FEW_STEPS = {"steps": 3}
+FAST = {"gigcam": FEW_STEPS, "gigcam_f": FEW_STEPS, "guided_ig": FEW_STEPS, "integrated_gradcam": FEW_STEPS,
+        "integrated_gradients": FEW_STEPS, "scorecam": {"batch_size": 4}, "ablationcam": {"batch_size": 4}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", [m for m in gigjax.available_methods() if m != "fgcam"])  # fgcam: no plan for tiny_cnn
+def test_every_method_gives_an_all_nan_map_for_a_negative_class_under_jit(tiny, x, method):
+    maps = np.asarray(jax.jit(gigjax.explainer(method, **FAST.get(method, {})))(tiny, x, jnp.array([2, -3])))
+    assert np.isnan(maps[1]).all() and np.isfinite(maps[0]).all()
