@@ -129,7 +129,8 @@ def probe(model: Model, x: jax.Array, targets: Targets = None, layers: Sequence[
     Returns:
       A :class:`ProbeResult`.
     """
-    layers = tuple(layers)
+    check_model(model)
+    layers = (layers,) if isinstance(layers, str) else tuple(layers)
     _, act_shapes = jax.eval_shape(lambda m, v: _traced_forward(m, v, layers, None), model, x)
     deltas = {l: jnp.zeros(s.shape, s.dtype) for l, s in act_shapes.items()}
 

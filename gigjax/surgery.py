@@ -204,6 +204,7 @@ def layer_outputs(model: Model, x: Any) -> dict[str, Any]:
     """{module path: abstract output} of every layer, in the order the layers finish (``x`` may be a
     ``jax.ShapeDtypeStruct``). Nothing is computed: the model is traced with ``jax.eval_shape``."""
     check_model(model)
+    check_input(model, x)
     found: dict[str, Any] = {}
 
     def on_call(path, module, args, out):

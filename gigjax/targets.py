@@ -11,6 +11,13 @@
   :func:`classes`, :func:`probability`, :func:`region`, :func:`box_score`.
 
 A model whose output is not (B, classes) logits needs a callable (``None`` or a class index is an error).
+
+**Out-of-range classes** (negative or ≥ C) are an error wherever they can be seen: an int or a concrete
+array in an eager call (``gigjax.explain``, or the explainer called outside ``jit``). Where they cannot
+— a traced array under ``jax.jit``, or the integer result of a callable, which always runs traced — the
+image's map is **all NaN**: :func:`target_scores` gives it a NaN score with a NaN gradient and reports
+its class as C (one past the last), which JAX's gathers (default ``fill`` mode) also turn into NaN. It
+is never a blank map, and a negative index never wraps around to another class (−3 is not class C−3).
 """
 
 from __future__ import annotations
@@ -61,7 +68,10 @@ def _check_range(arr: np.ndarray, num_classes: int | None) -> None:
 
 def target_scores(targets: Targets, logits: Any) -> tuple[jax.Array, jax.Array]:
     """(B, C) logits (or any output pytree, with a callable) → (scores (B,), classes (B,) int32).
-    ``classes`` is −1 where a callable gave scores."""
+
+    ``classes`` is −1 where a callable gave scores, and C where the requested class is out of range
+    (negative or ≥ C); such an image's score is NaN and so is its gradient (see the module docstring).
+    """
     if callable(targets):
         batch = jax.tree_util.tree_leaves(logits)[0].shape[0]
         out = targets(logits)
@@ -78,8 +88,17 @@ def target_scores(targets: Targets, logits: Any) -> tuple[jax.Array, jax.Array]:
             classes = jnp.argmax(jax.lax.stop_gradient(logits), axis=-1).astype(jnp.int32)
         else:
             classes = jnp.broadcast_to(jnp.asarray(targets, jnp.int32), (logits.shape[0],))
-    scores = jnp.take_along_axis(logits, classes[:, None], axis=1)[:, 0]
-    return scores, classes
+    return _gather_scores(logits, classes)
+
+
+def _gather_scores(logits: jax.Array, classes: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Each row's logit at ``classes``; out-of-range rows get a NaN score (times NaN, so the gradient is
+    NaN too, not the 0 a gather past the end would give) and the class C."""
+    num_classes = logits.shape[-1]
+    valid = (classes >= 0) & (classes < num_classes)
+    picked = jnp.take_along_axis(logits, jnp.where(valid, classes, 0)[:, None], axis=1)[:, 0]
+    poison = jnp.where(valid, 1.0, jnp.nan).astype(logits.dtype)
+    return picked * poison, jnp.where(valid, classes, num_classes).astype(jnp.int32)
 
 
 def _shapes(output: Any) -> Any:

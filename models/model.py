@@ -110,5 +110,8 @@ def check_input(model: Model, x: Any) -> None:
 def check_model(model: Any) -> None:
     """Raises :class:`GigjaxError` unless ``model`` is a :class:`Model`, saying how to wrap what was given."""
     if isinstance(model, Model):
+        from gigjax.model_kinds import kind_of
+
+        kind_of(model.module)  # a Model around something no kind serves (an NNX module): says how to build one
         return
     raise GigjaxError(f"model must be a gigjax Model, got {constructors.describe_unwrapped(model)}")
