@@ -8,7 +8,7 @@ second ("img/s") and the time left. It is drawn on stderr only when that is a te
 from __future__ import annotations
 
 import sys
-from typing import IO
+from typing import IO, Iterable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
@@ -26,7 +26,8 @@ class _Rate(ProgressColumn):
 class ProgressBar:
     """A bar over ``total`` (image, method) pairs, ``done`` of them finished before it started.
 
-    Use as a context manager; :meth:`advance` after each finished piece of work.
+    Use as a context manager (or loop over :meth:`over`); :meth:`advance` after each finished piece
+    of work.
 
     Args:
       total: images × methods to do in all.
@@ -50,6 +51,12 @@ class ProgressBar:
 
     def __exit__(self, *exc) -> None:
         self._bar.stop()
+
+    def over(self, items: Iterable) -> Iterator:
+        """Yields ``items`` with the bar shown meanwhile (started at the first, stopped after the last
+        or when the loop is left)."""
+        with self:
+            yield from items
 
     def advance(self, pairs: int = 1, method: str | None = None) -> None:
         """Counts ``pairs`` more (image, method) pairs done; ``method`` names the method now running."""
