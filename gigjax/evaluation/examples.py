@@ -3,8 +3,8 @@
 Layout of ``<out>/examples/``::
 
     photos/<index>.png        the image as the model saw it (resized as a whole to its input)
-    <method>/<index>.png      the method's map (8-bit grey, [0, 1] → 0 … 255)
-    <method>/<index>.json     {"image_id", "explained": class name, "unmapped": [class names]}
+    <method>/<index>.png      the method's map (8-bit grey, [0, 1] → 0 … 255), when one was computed
+    <method>/<index>.json     {"image_id", "explained": what the map explains, "unmapped": [class names]}
 
 The grid has one column per example image, titled with its image id, the explained class and the
 image's unmapped classes (ground-truth classes the model cannot explain), and one row per method,
@@ -34,31 +34,34 @@ def _save_png(path: str, array: np.ndarray) -> None:
         Image.fromarray(array).save(f, format="PNG")
 
 
-def save_example(folder: str, method: str, index: int, photo: np.ndarray, example: ExampleMap, image_id: str,
-                 unmapped: list[str]) -> None:
-    """Writes one method's example map of image ``index`` (and the photo, once) under ``folder``."""
-    heat = (np.clip(np.nan_to_num(example.heat), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    _save_png(os.path.join(folder, method, f"{index}.png"), heat)
+def save_example(folder: str, method: str, index: int, photo: np.ndarray, image_id: str, unmapped: list[str],
+                 example: ExampleMap | None) -> None:
+    """Writes one method's example of image ``index`` under ``folder``: its label, its map (None when
+    nothing of the image could be explained, e.g. every class unmapped) and, once, the photo."""
+    os.makedirs(os.path.join(folder, method), exist_ok=True)
+    if example is not None:
+        heat = (np.clip(np.nan_to_num(example.heat), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        _save_png(os.path.join(folder, method, f"{index}.png"), heat)
     with atomic_write(os.path.join(folder, method, f"{index}.json")) as f:
-        json.dump({"image_id": image_id, "explained": example.explained, "unmapped": list(unmapped)}, f)
+        json.dump({"image_id": image_id, "explained": example.explained if example else None,
+                   "unmapped": list(unmapped)}, f)
     photo_path = os.path.join(folder, "photos", f"{index}.png")
     if not os.path.isfile(photo_path):
         _save_png(photo_path, photo)
 
 
-def _read(folder: str, method: str, index: int):
-    """(heat (h, w) float in [0, 1], label dict) of a stored example, or None."""
-    path = os.path.join(folder, method, f"{index}.png")
-    if not os.path.isfile(path):
-        return None
-    with Image.open(path) as im:
-        heat = np.asarray(im.convert("L"), np.float32) / 255.0
+def _read(folder: str, method: str, index: int) -> tuple[np.ndarray | None, dict]:
+    """(heat (h, w) float in [0, 1] or None, label dict) of a stored example."""
     label_path = os.path.join(folder, method, f"{index}.json")
     label = {}
     if os.path.isfile(label_path):
         with open(label_path, encoding="utf-8") as f:
             label = json.load(f)
-    return heat, label
+    path = os.path.join(folder, method, f"{index}.png")
+    if not os.path.isfile(path):
+        return None, label
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L"), np.float32) / 255.0, label
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
@@ -87,10 +90,10 @@ def examples_grid(path: str, folder: str, methods, indices, cell: int = CELL) ->
         with Image.open(os.path.join(folder, "photos", f"{index}.png")) as im:
             photo = np.asarray(im.convert("RGB"))
         stored = {m: _read(folder, m, index) for m in methods}
-        labels = [s[1] for s in stored.values() if s is not None]
+        labels = [label for _, label in stored.values() if label]
         first = labels[0] if labels else {}
-        lines = [(first.get("image_id", f"image {index}"), "black"),
-                 (f"explains: {first.get('explained', '?')}", "black")]
+        explained = first.get("explained") or "nothing explainable"
+        lines = [(first.get("image_id", f"image {index}"), "black"), (f"explains: {explained}", "black")]
         if first.get("unmapped"):
             lines.append((f"unmapped: {', '.join(first['unmapped'])}", "firebrick"))
         for k, (text, colour) in enumerate(lines):
@@ -98,11 +101,11 @@ def examples_grid(path: str, folder: str, methods, indices, cell: int = CELL) ->
         canvas.paste(Image.fromarray(photo).resize((cell, cell), Image.Resampling.BILINEAR), (x0, header))
         for row, method in enumerate(methods, 1):
             y0 = header + row * cell
-            if stored[method] is None:
+            heat, label = stored[method]
+            if heat is None:
                 draw.rectangle((x0, y0, x0 + cell - 1, y0 + cell - 1), fill=(230, 230, 230))
                 draw.text((x0 + 8, y0 + cell // 2 - 8), "no map", fill="gray", font=font)
                 continue
-            heat, label = stored[method]
             if heat.shape != photo.shape[:2]:
                 heat = np.asarray(Image.fromarray(heat).resize(photo.shape[1::-1], Image.Resampling.BILINEAR))
             tile = Image.fromarray(overlay(photo, np.clip(heat, 0.0, 1.0))).resize((cell, cell),

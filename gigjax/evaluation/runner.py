@@ -95,10 +95,10 @@ class Evaluation:
                     results, examples = scorer.score(method, mine)
                     store.append(method, results)
                     for im, result in zip(mine, results):
-                        if im.index < p.examples and im.index in examples:
+                        if im.index < p.examples and im.error is None:
                             unmapped = [e["class"] for e in result.get("pointing", ()) if e["status"] == "unmapped"]
-                            save_example(folder, method, im.index, im.photo, examples[im.index],
-                                         im.record.image_id, unmapped)
+                            save_example(folder, method, im.index, im.photo, im.record.image_id, unmapped,
+                                         examples.get(im.index))
                     bar.advance(len(mine))
 
     def run(self) -> dict:

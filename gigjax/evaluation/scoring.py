@@ -92,7 +92,7 @@ class BatchScorer:
             r = results[im.index]
             r.update({key: stored(value[k]) for key, value in out.items()})
             r["pred_name"] = names[r["pred"]]
-            examples.setdefault(im.index, ExampleMap(maps[k], r["pred_name"]))
+            examples.setdefault(im.index, ExampleMap(maps[k], f"{r['pred_name']} (top-1)"))
 
     def _pairs(self, images: list[LoadedImage], results: dict) -> list[tuple]:
         """(image, target entry, the class's boxes, its result entry) for every explainable class."""

@@ -94,3 +94,19 @@ def test_missing_image_is_a_clear_error(tmp_path):
 def test_not_a_voc_folder(tmp_path):
     with pytest.raises(GigjaxError, match="not a VOC folder"):
         VOCFolder(str(tmp_path))
+
+
+@pytest.mark.parametrize("coordinate", ["inf", "-inf", "nan", "Infinity"])
+def test_non_finite_box_coordinates_are_refused_naming_the_file(tmp_path, coordinate):
+    # an infinite box would contain every pixel: a sure Pointing Game hit
+    root = _devkit(tmp_path)
+    _write_xml(root / "Annotations" / "b.xml", [("dog", (1, 1, coordinate, 30), 0)])
+    with pytest.raises(GigjaxError, match=r"b\.xml: object 'dog' has a non-finite <xmax>"):
+        VOCFolder(str(root))
+
+
+def test_image_ids_come_without_reading_the_pixels(tmp_path):
+    root = _devkit(tmp_path)
+    os.remove(root / "JPEGImages" / "b.jpg")
+    ds = VOCFolder(str(root))
+    assert [ds.image_id(i) for i in range(len(ds))] == ["a", "b"]
