@@ -19,7 +19,7 @@ import dataclasses
 
 import numpy as np
 
-from gigjax.evaluation import steps
+from gigjax.evaluation import jitted
 from gigjax.evaluation.class_targets import ClassTargets
 from gigjax.evaluation.loader import LoadedImage
 from gigjax.evaluation.settings import Settings
@@ -84,8 +84,8 @@ class BatchScorer:
     def _confidence(self, method: str, images: list[LoadedImage], results: dict, examples: dict) -> None:
         n, size = len(images), self.sharding.round_up(self.batch_size)
         x = self.model.normalize(np.stack([im.photo for im in images]))
-        step = steps.confidence_step(method, self.options[method], self.settings)
-        out = fetch(step(self.model, **self.sharding.put({"x": x}, size)), n)
+        program = jitted.confidence_program(method, self.options[method], self.settings)
+        out = fetch(program(self.model, **self.sharding.put({"x": x}, size)), n)
         maps = out.pop("maps")
         names = self.model.card.class_names
         for k, im in enumerate(images):
@@ -115,11 +115,11 @@ class BatchScorer:
     def _localization(self, method: str, images: list[LoadedImage], results: dict, examples: dict) -> None:
         pairs = self._pairs(images, results)
         size = self.sharding.round_up(self.batch_size)
-        explain_step = steps.localization_step(method, self.options[method], self.targets)
+        explain_pairs = jitted.localization_program(method, self.options[method], self.targets)
         for start in range(0, len(pairs), size):
             chunk = pairs[start:start + size]
             n = len(chunk)
-            slots = steps.box_slots(max(len(p[2]) for p in chunk))
+            slots = jitted.box_slots(max(len(p[2]) for p in chunk))
             boxes = np.zeros((n, slots, 4), np.float32)
             valid = np.zeros((n, slots), bool)
             for k, (_, _, b, _) in enumerate(chunk):
@@ -130,9 +130,9 @@ class BatchScorer:
                     "ids": np.asarray([p[1] for p in chunk], np.int32),
                     "boxes": boxes, "valid": valid, "sizes": sizes}
             dev = self.sharding.put(host, size)
-            maps = explain_step(self.model, dev["x"], dev["ids"])
-            out = fetch(steps.localization_metrics(maps, dev["sizes"], dev["boxes"], dev["valid"],
-                                                   canvas=steps.canvas_size(sizes), settings=self.settings), n)
+            maps = explain_pairs(self.model, dev["x"], dev["ids"])
+            out = fetch(jitted.localization_metrics(maps, dev["sizes"], dev["boxes"], dev["valid"],
+                                                   canvas=jitted.canvas_size(sizes), settings=self.settings), n)
             maps = np.asarray(maps)[:n]
             for k, (im, _, _, entry) in enumerate(chunk):
                 entry.update({key: stored(value[k]) for key, value in out.items()})

@@ -45,5 +45,6 @@ def test_the_plan_holds_the_validated_run(tiny, labelme_voc):
                     metrics=["deletion", "pointing_game"])
     assert plan.methods == ("gradcam",) and plan.count == 2
     assert plan.options == {"gradcam": {"layer": "features"}}
-    assert plan.settings.confidence_metrics == ("deletion",) and plan.settings.localization_metrics == ("pointing_game",)
+    assert plan.settings.confidence_metrics == ("deletion",)
+    assert plan.settings.localization_metrics == ("pointing_game",)
     assert plan.targets.mode == "native"

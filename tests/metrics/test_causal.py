@@ -84,7 +84,8 @@ def test_chunking_does_not_change_the_curve(pixel_sum, chunk):
     x = jnp.asarray(rng.random((3, 4, 4, 3)), jnp.float32)
     sal = jnp.asarray(rng.random((3, 4, 4)), jnp.float32)
     ref = causal_curve(pixel_sum, x, sal, jnp.zeros(3, jnp.int32), pixels_per_step=3, chunk=6)
-    out = jax.jit(lambda a, b: causal_curve(pixel_sum, a, b, jnp.zeros(3, jnp.int32), pixels_per_step=3, chunk=chunk))(x, sal)
+    out = jax.jit(lambda a, b: causal_curve(pixel_sum, a, b, jnp.zeros(3, jnp.int32), pixels_per_step=3,
+                                            chunk=chunk))(x, sal)
     np.testing.assert_allclose(np.asarray(out), np.asarray(ref), rtol=1e-6)
 
 

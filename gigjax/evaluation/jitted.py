@@ -1,10 +1,10 @@
 """The jitted computations of an evaluation batch, built once per (method, settings) and cached.
 Which metrics they compute, and how, comes from the metric table (:mod:`gigjax.metrics.table`).
 
-* :func:`confidence_step` — per image: predict, explain the prediction, then every
+* :func:`confidence_program` — per image: predict, explain the prediction, then every
   confidence-family metric of the run on that map (RISE and Grad-CAM++ protocols: the class is the
   image's top-1).
-* :func:`localization_step` — per (image, class) pair: explain the class (see
+* :func:`localization_program` — per (image, class) pair: explain the class (see
   :mod:`gigjax.evaluation.class_targets`), at the model's input resolution.
 * :func:`localization_metrics` — every localisation-family metric of those maps in each original
   image's pixel grid (no model; compiled per canvas size, which is cheap).
@@ -55,7 +55,7 @@ def _confidence(method: str, options: tuple, settings: Settings) -> Callable:
     return jax.jit(run)
 
 
-def confidence_step(method: str, options: dict, settings: Settings) -> Callable:
+def confidence_program(method: str, options: dict, settings: Settings) -> Callable:
     """``(model, x (B, H, W, C)) → {"pred", "y", "maps", <each confidence metric's outputs>}``."""
     return _confidence(method, _freeze(options), settings)
 
@@ -70,7 +70,7 @@ def _localization(method: str, options: tuple, targets: ClassTargets) -> Callabl
     return jax.jit(run)
 
 
-def localization_step(method: str, options: dict, targets: ClassTargets) -> Callable:
+def localization_program(method: str, options: dict, targets: ClassTargets) -> Callable:
     """``(model, x (P, H, W, C), ids (P,) int) → maps (P, H, W)``: pair p explains entry ``ids[p]``."""
     return _localization(method, _freeze(options), targets)
 
