@@ -41,8 +41,12 @@ class ProgressBar:
         tty = bool(getattr(stream, "isatty", lambda: False)())
         self.active = enabled and tty
         console = Console(file=stream, force_terminal=tty, stderr=stream is sys.stderr)
+        # printing on stdout while the bar is drawn goes above the bar when stdout is a terminal too;
+        # redirected stdout (a file, a pipe) is left alone
+        same_terminal = bool(getattr(sys.stdout, "isatty", lambda: False)())
         self._bar = Progress(TextColumn("{task.fields[method]}"), BarColumn(), MofNCompleteColumn(), _Rate(),
-                             TimeRemainingColumn(), console=console, disable=not self.active)
+                             TimeRemainingColumn(), console=console, disable=not self.active,
+                             redirect_stdout=same_terminal, redirect_stderr=False)
         self._task = self._bar.add_task("", total=max(total, 0), completed=done, method="")
 
     def __enter__(self) -> "ProgressBar":

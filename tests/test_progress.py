@@ -29,3 +29,13 @@ def test_drawn_on_a_terminal_with_method_count_and_rate():
 def test_silent_when_not_a_terminal_or_disabled():
     assert _run(io.StringIO()) == ""
     assert _run(_Terminal(), enabled=False) == ""
+
+
+def test_gigjax_explain_shows_the_bar_on_a_terminal_and_keeps_stdout(monkeypatch, tmp_path, capsys):
+    from gigjax.cli import main
+
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert main(["explain", "--out", str(tmp_path), "--method", "gradcam"]) == 0
+    assert "gradcam" in terminal.getvalue() and "1/1" in terminal.getvalue() and "img/s" in terminal.getvalue()
+    assert "wrote" in capsys.readouterr().out
