@@ -23,7 +23,15 @@ from gigjax.models import available_models, load_model
 HELP = "evaluate methods on a dataset (pointing game, energy PG, drop/increase, deletion/insertion); resumable"
 
 
+def _metrics_help() -> str:
+    """Every metric of the table, with its description (the epilog of ``gigjax evaluate --help``)."""
+    return "metrics: " + "; ".join(
+        f"{name} ({row.title}, {row.better} is better{'' if row.default else ', not in the default'}): "
+        f"{row.description}" for name, row in TABLE.items())
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = _metrics_help()
     d = parser.add_argument_group("data")
     d.add_argument("--dataset", required=True,
                    help="a TFDS name (voc/2012, voc/2007, coco/2014, imagenet2012), a VOCdevkit folder "

@@ -24,6 +24,7 @@ class _Empty(Dataset):
     ({"postprocess": {"layer": "featurs"}}, "unknown layer 'featurs' for tiny_cnn; did you mean features"),
     ({"method_options": {"gradcam": {"layer": ("features", "nope")}}}, "unknown layer 'nope'"),
     ({"settings": {"pixels_per_step": 0}}, "pixels per step"),
+    ({"settings": {"step": 224}}, "unknown setting.*step; known: tolerance, masking_space, pixels_per_step"),
     ({"settings": {"tolerance": -1}}, "tolerance must be a non-negative integer"),
     ({"batch_size": 0}, "batch size"),
     ({"on_error": "ignore"}, "on_error"),
