@@ -41,13 +41,13 @@ def _explainer(method: str, options: tuple) -> Callable:
 def _confidence(method: str, options: tuple, settings: Settings) -> Callable:
     explain_fn = _explainer(method, options)
 
-    def run(model, x):
+    def run(model, x, indices):
         probs = jax.nn.softmax(model.logits(x), axis=-1)
         classes = jnp.argmax(probs, axis=-1).astype(jnp.int32)
         y = jnp.take_along_axis(probs, classes[:, None], axis=1)[:, 0]
         maps = explain_fn(model, x, classes)
         out = {"pred": classes, "y": y, "maps": maps}
-        batch = M.ImageBatch(model, x, maps, classes, y, explain_fn, settings)
+        batch = M.ImageBatch(model, x, maps, classes, y, explain_fn, indices, settings)
         for name in settings.confidence_metrics:
             out.update(M.metric(name).compute(batch))
         return out
@@ -56,7 +56,8 @@ def _confidence(method: str, options: tuple, settings: Settings) -> Callable:
 
 
 def confidence_program(method: str, options: dict, settings: Settings) -> Callable:
-    """``(model, x (B, H, W, C)) → {"pred", "y", "maps", <each confidence metric's outputs>}``."""
+    """``(model, x (B, H, W, C), indices (B,) int32 dataset indices) → {"pred", "y", "maps", <each
+    confidence metric's outputs>}``."""
     return _confidence(method, _freeze(options), settings)
 
 

@@ -85,7 +85,8 @@ class BatchScorer:
         n, size = len(images), self.sharding.round_up(self.batch_size)
         x = self.model.normalize(np.stack([im.photo for im in images]))
         program = jitted.confidence_program(method, self.options[method], self.settings)
-        out = fetch(program(self.model, **self.sharding.put({"x": x}, size)), n)
+        indices = np.asarray([im.index for im in images], np.int32)
+        out = fetch(program(self.model, **self.sharding.put({"x": x, "indices": indices}, size)), n)
         maps = out.pop("maps")
         names = self.model.card.class_names
         for k, im in enumerate(images):

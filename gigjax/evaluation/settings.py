@@ -21,6 +21,7 @@ class Settings:
       pixels_per_step: pixels changed per Deletion / Insertion step (RISE: 224 or 1792 at 224×224).
       curve_chunk: Deletion / Insertion steps per model call (memory: ``curve_chunk × batch`` images;
         does not change the results, so it is not part of the identity).
+      seed: seeds the per-image PRNG keys of random metrics (:attr:`gigjax.metrics.ImageBatch.keys`).
 
     Raises:
       GigjaxError: an unknown metric or a bad setting.
@@ -31,12 +32,15 @@ class Settings:
     masking_space: str = "normalized"
     pixels_per_step: int = 224
     curve_chunk: int = 8
+    seed: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "metrics", check_metrics(self.metrics))
         check_choice(self.masking_space, "masking space", SPACES)
         check_positive_int(self.pixels_per_step, "pixels per step")
         check_positive_int(self.curve_chunk, "curve chunk")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise GigjaxError(f"seed must be an integer, got {self.seed!r}")
         if isinstance(self.tolerance, bool) or not isinstance(self.tolerance, int) or self.tolerance < 0:
             raise GigjaxError(f"tolerance must be a non-negative integer (pixels), got {self.tolerance!r}")
 

@@ -26,15 +26,24 @@ class ImageBatch:
       probability: (B,) softmax probability Y of ``classes`` on ``x``.
       explain: ``(model, x, classes) → maps`` — the explainer under evaluation, for metrics that
         re-explain (perturbed inputs, randomised models).
+      indices: (B,) int32 dataset index of each image.
       settings: the run's settings (:class:`gigjax.evaluation.Settings`: ``masking_space``,
-        ``pixels_per_step``, ``curve_chunk``, …).
+        ``pixels_per_step``, ``curve_chunk``, ``seed``, …).
     """
 
     def __init__(self, model, x: jax.Array, maps: jax.Array, classes: jax.Array, probability: jax.Array,
-                 explain: Callable, settings: Any):
+                 explain: Callable, indices: jax.Array, settings: Any):
         self.model, self.x, self.maps, self.classes = model, x, maps, classes
-        self.probability, self.explain, self.settings = probability, explain, settings
+        self.probability, self.explain, self.indices, self.settings = probability, explain, indices, settings
         self._masked = None
+
+    @property
+    def keys(self) -> jax.Array:
+        """(B,) PRNG keys, one per image: ``fold_in(PRNGKey(settings.seed), dataset index)``, so a random
+        metric gives the same value whatever the batch, the device count or a resume (its row lists
+        ``"seed"`` in ``settings``)."""
+        base = jax.random.PRNGKey(self.settings.seed)
+        return jax.vmap(lambda i: jax.random.fold_in(base, i))(self.indices)
 
     @property
     def masked_probability(self) -> jax.Array:

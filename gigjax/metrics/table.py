@@ -6,7 +6,8 @@ becomes a figure) and the report (how it reads in a table).
 
 * a confidence-family metric is ``compute(batch: ImageBatch) → {key: (B,) array, …}``: a per-image
   value from the model, the input, the map and the explained class (top-1) — see
-  :class:`gigjax.metrics.batches.ImageBatch`; a map-only metric just reads ``batch.maps``;
+  :class:`gigjax.metrics.batches.ImageBatch`; a map-only metric just reads ``batch.maps``, a random
+  one draws from ``batch.keys`` (one key per image, so batching never changes its value);
 * a localisation-family metric is ``compute(pairs: PairBatch) → {key: (P,) array, …}``: a value per
   (image, ground-truth class) pair, with the class's boxes, in the image's own pixel grid — see
   :class:`gigjax.metrics.batches.PairBatch`.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -74,3 +75,28 @@ def test_a_registered_row_runs_through_a_tiny_evaluation(map_mean_row, fixtures_
     md = open(os.path.join(out, "summary.md")).read()
     assert "| Method | Map mean % ↓ | Average Drop % ↓ |" in md
     assert open(os.path.join(out, "summary.csv")).read().splitlines()[0] == "method,map_mean,average_drop"
+
+
+def _draw(batch: M.ImageBatch) -> dict:
+    """A throwaway random metric: one uniform draw per image from its own key."""
+    return {"draw": jax.vmap(lambda k: jax.random.uniform(k))(batch.keys)}
+
+
+def test_random_metrics_draw_per_image_keys_whatever_the_batch(fixtures_dir, tmp_path):
+    from evaluation.toy import tiny_model
+
+    row = M.register_metric(M.Metric("draw", "confidence", _draw, M.Mean, "Draw", "higher", "a uniform draw",
+                                     settings=("seed",), default=False))
+    try:
+        tiny, voc = tiny_model(), open_dataset(os.path.join(fixtures_dir, "labelme", "voc"))
+        draws = []
+        for batch_size, seed in ((1, 0), (3, 0), (3, 1)):
+            out = str(tmp_path / f"b{batch_size}s{seed}")
+            evaluate(tiny, voc, ["gradcam"], out, metrics=[row.name], batch_size=batch_size,
+                     settings={"seed": seed}, progress=False)
+            assert json.load(open(os.path.join(out, "run.json")))["identity"]["seed"] == seed
+            results = [r for line in open(os.path.join(out, "results.jsonl")) for r in json.loads(line)["results"]]
+            draws.append([r["draw"] for r in sorted(results, key=lambda r: r["index"])])
+        assert draws[0] == draws[1] and draws[1] != draws[2] and len(set(draws[0])) == 3
+    finally:
+        del M.TABLE[row.name]
