@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gigjax.errors import GigjaxError
+from gigjax.files import atomic_write
 from gigjax.models import convert
 from gigjax.models.card import ModelCard
 from gigjax.models.model import Model
@@ -133,9 +134,8 @@ def load_variables(name: str, weights: str, num_classes: int = 1000) -> dict:
         raise convert.WeightMismatchError(f"{exc}. Its names fit {other}: load_model({other!r}, weights=...)?") from None
     try:
         os.makedirs(os.path.dirname(cache), exist_ok=True)
-        tmp = cache + f".{os.getpid()}.tmp.npz"
-        np.savez(tmp, **convert.flatten_variables(variables))
-        os.replace(tmp, cache)
+        with atomic_write(cache, "wb") as f:
+            np.savez(f, **convert.flatten_variables(variables))
     except OSError:
         pass  # a read-only cache only costs a conversion next time
     return variables
