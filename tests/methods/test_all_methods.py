@@ -1,7 +1,7 @@
 """Every method of the CAM family through ``gigjax.explain``: the shared post-processing options,
 multi-layer fusion, jit = eager, batch = one by one, blank images, and errors (spec §1).
 
-Runs on the tiny GAP+FC CNN (fast to compile); FG-CAM gets a relevance plan for it here.
+Runs on the tiny GAP+FC CNN (fast to compile); its card carries FG-CAM's relevance plan.
 """
 
 import jax
@@ -11,10 +11,6 @@ import pytest
 
 import gigjax
 from gigjax import postprocess
-from gigjax.methods.fgcam import Conv, Plan, register_plan
-
-register_plan("tiny_cnn", lambda model: Plan((Conv("conv1", first=True), Conv("conv2"),
-                                              Conv("features/conv", aliases=("features",))), base="features"))
 
 LAYER_METHODS = ["gradcam", "gradcam_pp", "xgradcam", "layercam", "hirescam", "scorecam", "ablationcam", "guidance_cam"]
 METHODS = ["cam"] + LAYER_METHODS + ["fgcam"]
