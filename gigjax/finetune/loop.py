@@ -103,9 +103,9 @@ class Loop:
             while now.step < total:
                 if order_on_device[0] is not now.order:  # a new epoch: its order goes to the device once
                     order_on_device = (now.order, jnp.asarray(now.order, jnp.int32))
-                trainable, opt_state, loss = self.step(now.trainable, now.opt_state, self.frozen, self.rest,
-                                                       *self.data, order_on_device[1], now.step % per_epoch * self.batch,
-                                                       self.keys[1], now.step)
+                start = now.step % per_epoch * self.batch
+                trainable, opt_state, loss = self.step(now.trainable, now.opt_state, self.frozen, self.rest, *self.data,
+                                                       order_on_device[1], start, self.keys[1], now.step)
                 step = now.step + 1
                 order = self.order_of(step // per_epoch) if step % per_epoch == 0 and step < total else now.order
                 now = Progress(step, trainable, opt_state, order, now.history, now.pending + (loss,))

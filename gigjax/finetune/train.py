@@ -91,9 +91,10 @@ def finetune(backbone: Model, train: Iterable[Record], val: Iterable[Record] | N
                 "classes": list(names), "train_layers": list(config.train_layers), "steps": total,
                 "batch_size": batch, "lr": config.lr, "weight_decay": config.weight_decay, "flip": config.flip,
                 "seed": config.seed, "images": len(ids), "data": fingerprint}
-    loop = Loop(step_fn(model, head, not config.train_layers, config.flip, optimizer, batch),
-                (jnp.asarray(inputs), jnp.asarray(labels), jnp.asarray(mask)), frozen, rest, total, batch,
-                config.seed, config.log_every, config.checkpoint_every, checkpoint, identity)
+    loop = Loop(step=step_fn(model, head, not config.train_layers, config.flip, optimizer, batch),
+                data=(jnp.asarray(inputs), jnp.asarray(labels), jnp.asarray(mask)), frozen=frozen, rest=rest,
+                total=total, batch=batch, seed=config.seed, log_every=config.log_every,
+                checkpoint_every=config.checkpoint_every, checkpoint=checkpoint, identity=identity)
 
     state = loop.fresh_state(trainable, optimizer.init(trainable))
     if checkpoint and os.path.isfile(checkpoint) and resume is not False:
