@@ -59,27 +59,8 @@ class Conv(_Step):
 
 
 @dataclasses.dataclass(frozen=True)
-class Pool(_Step):
-    """A max-pool module ``path`` (winner rule)."""
-
-    path: str
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def records(self) -> tuple[str, ...]:
-        return (self.path,)
-
-    points = records
-
-    @property
-    def out(self) -> str:
-        return self.path
-
-
-@dataclasses.dataclass(frozen=True)
-class Pass(_Step):
-    """An element-wise layer that passes relevance through unchanged (ReLU, ReLU6, BatchNorm, Dropout).
-    ``path`` only names the point; the module need not exist."""
+class _Point(_Step):
+    """A step at one module path ``path``, with further names ``aliases`` of its output point."""
 
     path: str
     aliases: tuple[str, ...] = ()
@@ -87,6 +68,25 @@ class Pass(_Step):
     @property
     def points(self) -> tuple[str, ...]:
         return (self.path,)
+
+
+@dataclasses.dataclass(frozen=True)
+class Pool(_Point):
+    """A max-pool module ``path`` (winner rule)."""
+
+    @property
+    def records(self) -> tuple[str, ...]:
+        return (self.path,)
+
+    @property
+    def out(self) -> str:
+        return self.path
+
+
+@dataclasses.dataclass(frozen=True)
+class Pass(_Point):
+    """An element-wise layer that passes relevance through unchanged (ReLU, ReLU6, BatchNorm, Dropout).
+    ``path`` only names the point; the module need not exist."""
 
 
 @dataclasses.dataclass(frozen=True)
