@@ -14,7 +14,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from gigjax.errors import GigjaxError
-from gigjax.files import atomic_write
 from gigjax.models import convert
 from gigjax.models.card import ModelCard
 from gigjax.models.model import Model
