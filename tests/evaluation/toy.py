@@ -7,7 +7,7 @@ from gigjax.data import VOC_CLASSES
 from gigjax.models import Model
 from gigjax.testing import ConvLayer, toy_model
 
-SETTINGS = {"step": 64, "chunk": 8}   # 32×32 = 1024 px → 17 curve points
+SETTINGS = {"pixels_per_step": 64, "curve_chunk": 8}   # 32×32 = 1024 px → 17 curve points
 
 
 def tiny_model() -> Model:
