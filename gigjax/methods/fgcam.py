@@ -49,10 +49,14 @@ BASE = Option("gradcam", "the base layer's channel weights: Grad-CAM's or the of
 
 class _Step:
     """What every step shares: ``names`` (the target-layer names of its output point: its own
-    ``points`` and its ``aliases``) and ``records`` (the modules whose calls its rule needs)."""
+    ``points`` — its ``path`` unless it says otherwise — and its ``aliases``) and ``records`` (the
+    modules whose calls its rule needs)."""
 
-    points: tuple[str, ...] = ()
     records: tuple[str, ...] = ()
+
+    @property
+    def points(self) -> tuple[str, ...]:
+        return (self.path,)  # type: ignore[attr-defined]
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -88,10 +92,6 @@ class _Point(_Step):
     path: str
     aliases: tuple[str, ...] = ()
 
-    @property
-    def points(self) -> tuple[str, ...]:
-        return (self.path,)
-
 
 @dataclasses.dataclass(frozen=True)
 class Pool(_Point):
@@ -121,10 +121,6 @@ class Residual(_Step):
     main: tuple["Step", ...]
     shortcut: tuple["Step", ...] = ()
     aliases: tuple[str, ...] = ()
-
-    @property
-    def points(self) -> tuple[str, ...]:
-        return (self.path,)
 
     @property
     def records(self) -> tuple[str, ...]:
