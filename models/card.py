@@ -5,9 +5,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 from importlib import resources
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from gigjax.errors import GigjaxError
+
+if TYPE_CHECKING:
+    from gigjax.models.model import Model
+    from gigjax.models.relevance_plan import Plan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +40,11 @@ class ModelCard:
       reshape: per-layer reshapes ``{layer: fn}`` turning a non-map output into a (B, h, w, K) feature
         map, e.g. ``{"encoder/layers/encoder_layer_11/ln_1": gigjax.tokens_to_grid(skip=1)}`` (see
         :mod:`gigjax.tokens`); a dict is accepted and stored as a sorted tuple of pairs (hashable).
+      last_stage: parameter path prefixes of the architecture's last stage, what ``gigjax finetune
+        --train-last-stage`` trains besides the head (``()``: none declared).
+      relevance_plan: ``model → Plan``, builds FG-CAM's layer-by-layer walk for this architecture
+        (:mod:`gigjax.models.relevance_plan`); ``None`` when FG-CAM does not apply. A module-level
+        function, so cards stay hashable and equal cards compile once under ``jax.jit``.
     """
 
     name: str
@@ -49,6 +58,8 @@ class ModelCard:
     classifier: str | None = None
     description: str = ""
     reshape: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
+    last_stage: tuple[str, ...] = ()
+    relevance_plan: Callable[[Model], Plan] | None = None
 
     def __post_init__(self):
         from gigjax.tokens import check_reshape  # local: the card module stays import-light
@@ -92,13 +103,23 @@ class ModelCard:
         return len(self.class_names)
 
     def class_index(self, name_or_index: str | int) -> int:
-        """Resolves a class given by index or by (case-insensitive) name; raises :class:`GigjaxError`."""
+        """Resolves a class given by index or by name; raises :class:`GigjaxError`.
+
+        A name matches exactly first (ImageNet has both ``"Cardigan"``, the dog, and ``"cardigan"``,
+        the sweater), else case-insensitively. A name that fits several classes (``"CARDIGAN"``, or a
+        name a card lists twice) is an error listing them.
+        """
         if isinstance(name_or_index, str) and not name_or_index.strip().lstrip("-").isdigit():
-            wanted = name_or_index.strip().lower()
-            matches = [i for i, n in enumerate(self.class_names) if n.lower() == wanted]
+            wanted = name_or_index.strip()
+            matches = [i for i, n in enumerate(self.class_names) if n == wanted]
+            matches = matches or [i for i, n in enumerate(self.class_names) if n.lower() == wanted.lower()]
             if not matches:
                 raise GigjaxError(f"unknown class {name_or_index!r} for {self.name} "
-                                 f"(give an index 0..{self.num_classes - 1} or an exact class name)")
+                                  f"(give an index 0..{self.num_classes - 1} or an exact class name)")
+            if len(matches) > 1:
+                candidates = ", ".join(f"{i} {self.class_names[i]!r}" for i in matches)
+                raise GigjaxError(f"class {name_or_index!r} is ambiguous for {self.name}: it names {candidates}; "
+                                  f"give the exact name or the index")
             return matches[0]
         index = int(name_or_index)
         if not 0 <= index < self.num_classes:
