@@ -7,10 +7,11 @@ cached ``jax.jit`` of the same explainer. Maps stay ``jax.Array`` on the device.
 
 ``method`` is a registered name or a :class:`gigjax.Method` value. ``options`` are the method's own
 and the post-processing options every method takes (:data:`gigjax.options.POSTPROCESSING`: ``layer``,
-``fuse``, ``relu``, ``normalize``, ``output_size``, ``raw``, ``scales``, ``fusion``);
+``fuse``, ``relu``, ``normalize``, ``output_size``, ``raw``, ``scales``, ``reshape``, ``fusion``);
 ``gigjax.describe(method)`` lists them all with their defaults, choices and docs. Options are
 validated once, when the explainer is built (before anything is traced); the input once per call, at
-its boundary (:mod:`gigjax.boundary`); the method itself then checks nothing but shapes.
+its boundary (:mod:`gigjax.boundary`); the method itself then checks nothing but shapes. Maps are
+float32 whatever the model's dtype (bf16, float16).
 """
 
 from __future__ import annotations
