@@ -11,6 +11,7 @@ single process each returns its input without any communication:
   sizes, loop counts);
 * :func:`agreed_any` — the element-wise OR of a boolean array (e.g. "done" masks);
 * :func:`barrier` — waits until every process reaches it;
+* :func:`from_process_0` — process 0's JSON-able value, on every process;
 * :func:`together` — runs a step that may raise :class:`GigjaxError` on some processes and raises
   on all of them, so one process's bad input never leaves the others waiting.
 """
@@ -18,6 +19,7 @@ single process each returns its input without any communication:
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from typing import Iterator
 
@@ -92,6 +94,17 @@ def barrier(name: str) -> None:
         from jax.experimental import multihost_utils
 
         multihost_utils.sync_global_devices(name)
+
+
+def from_process_0(value):
+    """Process 0's ``value`` (JSON-able: a summary, a list of names) on every process; what the
+    other processes pass is ignored."""
+    if jax.process_count() == 1:
+        return value
+    data = np.frombuffer(json.dumps(value).encode(), np.uint8) if jax.process_index() == 0 else np.zeros(0, np.uint8)
+    sent = np.zeros(int(agreed_max([len(data)])[0]), np.int64)
+    sent[:len(data)] = data
+    return json.loads(agreed_max(sent).astype(np.uint8).tobytes())
 
 
 @contextlib.contextmanager

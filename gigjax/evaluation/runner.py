@@ -20,14 +20,13 @@ Distributed (``jax.process_count() > 1``, see :mod:`gigjax.distributed`): every 
 loop over the same global batches (:mod:`gigjax.evaluation.sharding`), reading, scoring and storing
 only its block of each, in its own ``results.p<I>.jsonl`` under its own ``run.p<I>.lock``; process 0
 writes ``run.json`` and, once every process has finished its share, the summary, which every process
-then returns. The processes agree at the start on what is done (the union of every share's finished
+then returns (``summary["files"]`` included). The processes agree at the start on what is done (the union of every share's finished
 results), so each one resumes after a kill from its own file and an image is never computed twice.
 The process count is part of the run's identity: a folder is resumed with the same count.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Sequence
 
@@ -35,7 +34,7 @@ import jax
 import numpy as np
 
 from gigjax.data.source import Dataset
-from gigjax.distributed import agreed_any, barrier, together
+from gigjax.distributed import agreed_any, barrier, from_process_0, together
 from gigjax.evaluation.examples import save_example
 from gigjax.evaluation.identity import run_identity, weights_identity
 from gigjax.evaluation.loader import read_chunks
@@ -139,12 +138,11 @@ class Evaluation:
             if self.processes == 1:
                 return self.summarise(store)
             barrier("gigjax-evaluate-shares-done")
-            summary = self.summarise() if self.process == 0 else None
-            barrier("gigjax-evaluate-summary-written")
-            if summary is None:
-                with open(os.path.join(self.out, "summary.json"), encoding="utf-8") as f:
-                    summary = json.load(f)
-            return summary
+            summary = None
+            with together("writing the summary"):
+                if self.process == 0:
+                    summary = self.summarise()
+            return from_process_0(summary)
         finally:
             lock.release()
 

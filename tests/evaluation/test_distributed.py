@@ -92,7 +92,8 @@ def _worker(argv: list[str]) -> None:
     dataset = _Repeated(open_dataset(args.voc), args.repeat, args.delay)
     summary = evaluate(model, dataset, ["gradcam"], args.out, metrics=METRICS, batch_size=args.batch_size,
                        settings=SETTINGS, progress=False)
-    print(f"summary of {summary['images']} images on {summary['devices']} devices", flush=True)
+    print(f"summary of {summary['images']} images on {summary['devices']} devices in {summary['files']['json']}",
+          flush=True)
 
 
 def _free_port() -> int:
@@ -146,7 +147,7 @@ def test_two_processes_give_the_single_process_results(single, fixtures_dir, tmp
     out, logs = str(tmp_path / "out"), str(tmp_path / "log")
     outputs = _finish(_launch(single, os.path.join(fixtures_dir, "labelme", "voc"), out, logs), logs)
     for output in outputs:  # every process returns the summary
-        assert "summary of 3 images on 4 devices" in output
+        assert f"summary of 3 images on 4 devices in {os.path.join(out, 'summary.json')}" in output
     summary = json.load(open(os.path.join(out, "summary.json")))
     assert summary["devices"] == PROCESSES * DEVICES_EACH
     reference_out, reference = single[:2]
