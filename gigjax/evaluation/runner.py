@@ -35,6 +35,7 @@ import numpy as np
 
 from gigjax.data.source import Dataset
 from gigjax.distributed import agreed_any, barrier, from_process_0, together
+from gigjax.errors import GigjaxError
 from gigjax.evaluation.examples import save_example
 from gigjax.evaluation.identity import run_identity, weights_identity
 from gigjax.evaluation.loader import read_chunks
@@ -60,6 +61,10 @@ class Evaluation:
         self.sharding = BatchSharding(devices)
         self.weights = weights_identity(model, weights_file)
         self.process, self.processes = jax.process_index(), jax.process_count()
+        spanned = {d.process_index for d in self.sharding.devices}
+        if spanned != set(range(self.processes)):
+            raise GigjaxError(f"a distributed evaluation needs devices of every one of its {self.processes} "
+                              f"processes, got devices of process(es) {sorted(spanned)}")
 
     @property
     def count(self) -> int:

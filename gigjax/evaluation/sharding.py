@@ -35,6 +35,7 @@ class BatchSharding:
         self.batch = NamedSharding(self.mesh, PartitionSpec("batch"))
         self.replicated = NamedSharding(self.mesh, PartitionSpec())
         self.multiprocess = len({d.process_index for d in self.devices}) > 1
+        self._rows: dict[int, slice] = {}
 
     @property
     def count(self) -> int:
@@ -50,10 +51,12 @@ class BatchSharding:
         process feeds and gets back: all of them with one process."""
         if not self.multiprocess:
             return slice(0, size)
-        spans = sorted((s.start, s.stop) for (s,) in self.batch.addressable_devices_indices_map((size,)).values())
-        if any(a[1] != b[0] for a, b in zip(spans, spans[1:])):
-            raise ValueError(f"this process's devices are not contiguous in the mesh: rows {spans}")
-        return slice(spans[0][0], spans[-1][1])
+        if size not in self._rows:
+            spans = sorted((s.start, s.stop) for (s,) in self.batch.addressable_devices_indices_map((size,)).values())
+            if any(a[1] != b[0] for a, b in zip(spans, spans[1:])):
+                raise ValueError(f"this process's devices are not contiguous in the mesh: rows {spans}")
+            self._rows[size] = slice(spans[0][0], spans[-1][1])
+        return self._rows[size]
 
     def replicate(self, tree):
         return jax.device_put(tree, self.replicated)
