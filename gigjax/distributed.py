@@ -80,7 +80,9 @@ def agreed_max(values) -> np.ndarray:
         return values
     from jax.experimental import multihost_utils
 
-    return np.asarray(multihost_utils.process_allgather(values.astype(np.int32))).max(axis=0).astype(np.int64)
+    with _peers():
+        gathered = np.asarray(multihost_utils.process_allgather(values.astype(np.int32)))
+    return gathered.max(axis=0).astype(np.int64)
 
 
 def agreed_any(mask) -> np.ndarray:
@@ -93,7 +95,18 @@ def barrier(name: str) -> None:
     if jax.process_count() > 1:
         from jax.experimental import multihost_utils
 
-        multihost_utils.sync_global_devices(name)
+        with _peers():
+            multihost_utils.sync_global_devices(name)
+
+
+@contextlib.contextmanager
+def _peers() -> Iterator[None]:
+    """A collective that fails because another process died becomes a one-line GigjaxError."""
+    try:
+        yield
+    except jax.errors.JaxRuntimeError as exc:
+        raise GigjaxError(f"another process of the distributed job stopped ({str(exc).splitlines()[0][:200]}); "
+                          f"run the whole job again to resume") from None
 
 
 def from_process_0(value):

@@ -20,9 +20,10 @@ Distributed (``jax.process_count() > 1``, see :mod:`gigjax.distributed`): every 
 loop over the same global batches (:mod:`gigjax.evaluation.sharding`), reading, scoring and storing
 only its block of each, in its own ``results.p<I>.jsonl`` under its own ``run.p<I>.lock``; process 0
 writes ``run.json`` and, once every process has finished its share, the summary, which every process
-then returns (``summary["files"]`` included). The processes agree at the start on what is done (the union of every share's finished
-results), so each one resumes after a kill from its own file and an image is never computed twice.
-The process count is part of the run's identity: a folder is resumed with the same count.
+then returns (``summary["files"]`` included). The processes agree at the start on what is done (the
+union of every share's finished results), so each one resumes after a kill from its own file and an
+image is never computed twice. The process count is part of the run's identity: a folder is resumed
+with the same count (another count is refused, naming both).
 """
 
 from __future__ import annotations

@@ -19,12 +19,20 @@ import socket
 import subprocess
 import sys
 import time
+from typing import NamedTuple
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROCESSES, DEVICES_EACH = 2, 2
 METRICS = ("pointing_game", "energy_pointing_game", "average_drop", "increase_in_confidence")
+
+
+class Single(NamedTuple):
+    out: str              # the single-process run's folder
+    summary: dict         # and its summary
+    weights: str          # the tiny model's weights (.npz of its leaves) for the workers
+    compile_cache: str    # the workers' shared compilation cache
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +50,7 @@ def single(tmp_path_factory, tiny, labelme_voc):
     out = str(folder / "single")
     summary = evaluate(tiny, labelme_voc, ["gradcam"], out, metrics=METRICS, batch_size=2, settings=SETTINGS,
                        progress=False)
-    return out, summary, weights, str(folder / "compile-cache")
+    return Single(out, summary, weights, str(folder / "compile-cache"))
 
 
 class _Repeated:
@@ -103,16 +111,15 @@ def _free_port() -> int:
 
 
 def _launch(single, voc: str, out: str, logs: str, *, repeat: int = 1, delays=(0.0, 0.0), batch_size: int = 2) -> list:
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": single[3],
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": single.compile_cache,
            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
            "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={DEVICES_EACH}"}
     port, procs = _free_port(), []
     for i in range(PROCESSES):
-        log = open(f"{logs}.p{i}.log", "w")
-        procs.append(subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "worker", str(port), str(i), single[2], voc, out,
-             "--repeat", str(repeat),
-             "--delay", str(delays[i]), "--batch-size", str(batch_size)], env=env, stdout=log, stderr=subprocess.STDOUT))
+        command = [sys.executable, os.path.abspath(__file__), "worker", str(port), str(i), single.weights, voc, out,
+                   "--repeat", str(repeat), "--delay", str(delays[i]), "--batch-size", str(batch_size)]
+        with open(f"{logs}.p{i}.log", "w") as log:
+            procs.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
     return procs
 
 
@@ -150,7 +157,7 @@ def test_two_processes_give_the_single_process_results(single, fixtures_dir, tmp
         assert f"summary of 3 images on 4 devices in {os.path.join(out, 'summary.json')}" in output
     summary = json.load(open(os.path.join(out, "summary.json")))
     assert summary["devices"] == PROCESSES * DEVICES_EACH
-    reference_out, reference = single[:2]
+    reference_out, reference = single.out, single.summary
     assert_same(summary["methods"], reference["methods"])
     shares = _shares(out)
     assert sorted(shares) == [0, 1, 2] and all(len(v) == 1 for v in shares.values())
@@ -187,6 +194,7 @@ def test_a_killed_process_resumes_with_nothing_lost_or_duplicated(single, fixtur
                 proc.kill()
                 proc.wait()
     assert procs[0].returncode != 0
+    assert "another process of the distributed job stopped" in open(logs + "-killed.p0.log").read()
     lines = open(share).read().count("\n")
     assert 1 <= lines < 3, "process 1 must be killed mid-way"
     outputs = _finish(_launch(single, voc, out, logs, repeat=4, batch_size=4), logs)
@@ -194,7 +202,7 @@ def test_a_killed_process_resumes_with_nothing_lost_or_duplicated(single, fixtur
     shares = _shares(out)
     assert sorted(shares) == list(range(12))
     assert all(len(shares[i]) == 1 for i in range(12)), {i: len(v) for i, v in shares.items() if len(v) != 1}
-    reference = results_of(single[0])
+    reference = results_of(single.out)
     for i in range(12):
         assert_same({**shares[i][0], "index": i % 3}, reference[i % 3], f"results[{i}]")
     assert json.load(open(os.path.join(out, "summary.json")))["methods"]["gradcam"]["images"] == 12
