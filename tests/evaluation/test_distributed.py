@@ -93,7 +93,7 @@ def _worker(argv: list[str]) -> None:
     from gigjax.data import open_dataset
     from gigjax.evaluation import evaluate
 
-    distributed.initialize(f"127.0.0.1:{args.port}", PROCESSES, args.process, heartbeat_timeout_seconds=10)
+    distributed.initialize(f"127.0.0.1:{args.port}", PROCESSES, args.process, heartbeat_timeout_seconds=60)
     with np.load(args.weights) as f:
         leaves = [f[f"arr_{i}"] for i in range(len(f.files))]
     model = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(jax.eval_shape(tiny_model)), leaves)
@@ -194,7 +194,8 @@ def test_a_killed_process_resumes_with_nothing_lost_or_duplicated(single, fixtur
                 proc.kill()
                 proc.wait()
     assert procs[0].returncode != 0
-    assert "another process of the distributed job stopped" in open(logs + "-killed.p0.log").read()
+    stopped = open(logs + "-killed.p0.log").read()  # at its next collective, or by the runtime's heartbeat check
+    assert "another process of the distributed job stopped" in stopped or "detected fatal errors" in stopped
     lines = open(share).read().count("\n")
     assert 1 <= lines < 3, "process 1 must be killed mid-way"
     outputs = _finish(_launch(single, voc, out, logs, repeat=4, batch_size=4), logs)
