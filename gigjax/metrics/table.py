@@ -61,6 +61,8 @@ class Metric:
       settings: the run settings ``compute`` reads (recorded in the run identity).
       default: part of the default ``--metrics`` (False for costly or niche metrics).
       curve: the x-axis label of the metric's mean curve (it stores ``key + "_curve"``), or None.
+      curve_x: ``settings → x values`` of that curve (an empty tuple: the stage 1, 2, …); None: the
+        Deletion / Insertion pixel fractions.
     """
 
     name: str
@@ -76,6 +78,7 @@ class Metric:
     settings: tuple[str, ...] = ()
     default: bool = True
     curve: str | None = None
+    curve_x: Callable | None = None
 
     def __post_init__(self):
         if self.family not in FAMILIES or self.better not in BETTER:
@@ -177,14 +180,17 @@ _ROWS = (
     Metric("road_morf", "confidence", _road("morf"), A.MeanCurve, "ROAD MoRF", "lower",
            "ROAD (Rong et al.): top-1 probability after the most relevant q % of pixels are removed and "
            "linearly imputed, mean over --road-percentiles", digits=4, settings=_ROAD, default=False,
-           curve="percentile removed"),
+           curve="% of pixels removed",
+           curve_x=lambda settings: settings.road_percentiles),
     Metric("road_lerf", "confidence", _road("lerf"), A.MeanCurve, "ROAD LeRF", "higher",
            "ROAD: the same with the least relevant q % removed", digits=4, settings=_ROAD, default=False,
-           curve="percentile removed"),
+           curve="% of pixels removed",
+           curve_x=lambda settings: settings.road_percentiles),
     Metric("randomization", "confidence", _randomization, A.MeanCurve, "MPRT Spearman", "lower",
            "model-parameter randomisation (Adebayo et al.): Spearman correlation of the map with the map after "
            "re-initialising the top 1, 2, … layers, mean over the stages (one explanation per layer)",
-           digits=3, settings=("seed",), default=False, curve="layers randomised from the top"),
+           digits=3, settings=("seed",), default=False, curve="layers randomised from the top",
+           curve_x=lambda settings: ()),
     Metric("sparseness", "confidence", _sparseness, A.Mean, "Sparseness", "higher",
            "Gini index of |map| (Quantus Sparseness)", digits=3, default=False),
     Metric("complexity", "confidence", _complexity, A.Mean, "Complexity", "lower",
