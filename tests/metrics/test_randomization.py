@@ -34,8 +34,10 @@ def known(key, leaf):
 def two_linear():
     rng = np.random.RandomState(0)
     n = SIZE[0] * SIZE[1] * 3
-    params = {"out": {"kernel": rng.normal(size=(HIDDEN, CLASSES)).astype(np.float32), "bias": np.zeros(CLASSES, np.float32)},
-              "hidden": {"kernel": rng.normal(size=(n, HIDDEN)).astype(np.float32), "bias": np.zeros(HIDDEN, np.float32)}}
+    params = {"out": {"kernel": rng.normal(size=(HIDDEN, CLASSES)).astype(np.float32),
+                      "bias": np.zeros(CLASSES, np.float32)},
+              "hidden": {"kernel": rng.normal(size=(n, HIDDEN)).astype(np.float32),
+                         "bias": np.zeros(HIDDEN, np.float32)}}
     card = ModelCard(name="two_linear", input_size=SIZE, resize_short=SIZE[0], mean=(0.5,) * 3, std=(0.25,) * 3,
                      class_names=("a", "b", "c"), layers=("hidden",), cam_layer="hidden", classifier="out")
     return Model(module=TwoLinear(), variables={"params": params}, card=card)

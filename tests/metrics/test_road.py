@@ -29,7 +29,8 @@ def test_road_matches_pytorch_grad_cam_on_lite0(lite0, chelsea, golden):
     x = jnp.asarray((chelsea[38:262, 113:337].astype(np.float32) / 127.5 - 1.0)[None])
     maps, classes = jnp.asarray(golden["cam"][None]), jnp.asarray([golden["class"]])
     keys = jax.random.PRNGKey(0)[None]
-    run = jax.jit(lambda m, x: {o: road_curve(m, x, maps, classes, keys, order=o, noise=0.0) for o in ("morf", "lerf")})
+    run = jax.jit(lambda m, x: {o: road_curve(m, x, maps, classes, keys, order=o, noise=0.0)
+                                for o in ("morf", "lerf")})
     ours = run(lite0, x)
     for order in ("morf", "lerf"):
         np.testing.assert_allclose(np.asarray(ours[order][0]), golden[order], atol=1e-3)
