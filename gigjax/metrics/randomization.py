@@ -8,7 +8,8 @@ class) and compared with the original map by Spearman's rank correlation (averag
 is better**. The figure is the mean over the stages (Quantus ``return_average_correlation``), the
 curve the correlation per stage.
 
-Layers are the top-level entries of the Model pytree's ``variables["params"]`` (no surgery): ordered
+Layers are the top-level entries of the Model pytree's ``variables["params"]`` (or of a
+:meth:`Model.from_function` model's dict of parameters; no surgery): ordered
 as the card lists them (``card.layers`` then ``card.classifier``) when the card names them all, else
 in the variables' own order (Flax's creation order). So Lite0 has 19 stages (fc, head, blocks_15 …
 blocks_0, stem), coarser than Quantus's per-``nn.Module`` resets. Other collections (BatchNorm
@@ -19,7 +20,7 @@ layer's index, the same for every image; a stage whose randomised map is constan
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -27,10 +28,21 @@ import jax.numpy as jnp
 from gigjax.errors import GigjaxError
 
 
+def _param_tree(model) -> tuple[Mapping, Callable]:
+    """(the layers' mapping, ``new layers → new variables``): linen ``variables["params"]``, or a plain
+    dict of parameters (a :meth:`Model.from_function` model)."""
+    variables = model.variables
+    if isinstance(variables, Mapping) and "params" in variables:
+        return variables["params"], lambda new: {**variables, "params": new}
+    if type(variables) is dict and variables:
+        return variables, lambda new: new
+    raise GigjaxError(f"randomization: model {model.card.name!r} has no 'params' to randomise (it needs linen "
+                      f"variables or a dict of parameters, got {type(variables).__name__})")
+
+
 def layer_groups(model) -> tuple[str, ...]:
-    """The model's layers, input → output: the top-level keys of ``variables["params"]``."""
-    params = model.variables.get("params", {}) if hasattr(model.variables, "get") else {}
-    names = tuple(params)
+    """The model's layers, input → output: the top-level keys of ``variables["params"]`` (module docstring)."""
+    names = tuple(_param_tree(model)[0])
     if not names:
         raise GigjaxError(f"randomization: model {model.card.name!r} has no 'params' to randomise")
     card = model.card
@@ -48,15 +60,16 @@ def redraw(key: jax.Array, leaf: jax.Array) -> jax.Array:
 
 def randomized_models(model, key: jax.Array, init: Callable = redraw) -> Callable:
     """``stage (traced int) → Model`` with the top ``stage + 1`` layers of :func:`layer_groups`
-    re-initialised by ``init(key, leaf)`` (keys folded per layer, then per leaf)."""
+    re-initialised by ``init(key, leaf)`` (keys folded per layer, then per leaf; non-float leaves kept)."""
     groups = layer_groups(model)
-    params = model.variables["params"]
+    params, rebuild = _param_tree(model)
     fresh = {}
     for index, name in enumerate(groups):
         leaves, tree = jax.tree_util.tree_flatten(params[name])
         layer_key = jax.random.fold_in(key, index)
         fresh[name] = jax.tree_util.tree_unflatten(
-            tree, [init(jax.random.fold_in(layer_key, i), leaf) for i, leaf in enumerate(leaves)])
+            tree, [init(jax.random.fold_in(layer_key, i), leaf) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf
+                   for i, leaf in enumerate(leaves)])
 
     def at(stage):
         top = len(groups) - 1 - stage
@@ -64,7 +77,7 @@ def randomized_models(model, key: jax.Array, init: Callable = redraw) -> Callabl
         for index, name in enumerate(groups):
             new[name] = jax.tree_util.tree_map(lambda o, r, i=index: jnp.where(i >= top, r, o),
                                                params[name], fresh[name])
-        return model.replace(variables={**model.variables, "params": new})
+        return model.replace(variables=rebuild(new))
 
     return at
 

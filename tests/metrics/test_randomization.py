@@ -87,6 +87,25 @@ def test_spearman_uses_average_ranks_for_ties_like_scipy():
     assert np.isnan(float(spearman(a, np.ones_like(b))[0]))
 
 
+def test_a_function_model_s_dict_of_params_is_randomised_in_its_order(two_linear):
+    p = two_linear.variables["params"]
+    params = {"w": jnp.asarray(p["hidden"]["kernel"]), "v": jnp.asarray(p["out"]["kernel"])}
+    model = Model.from_function(lambda q, x: (x.reshape(x.shape[0], -1) @ q["w"]) @ q["v"], params,
+                                input_size=SIZE, num_classes=CLASSES, name="two_matrices")
+    assert layer_groups(model) == ("w", "v")
+    x = jnp.asarray(np.random.RandomState(3).normal(size=(1, *SIZE, 3)).astype(np.float32))
+    classes = jnp.asarray([1])
+    curve = randomization_curve(model, x, gradient_magnitude(model, x, classes), classes, gradient_magnitude,
+                                jax.random.PRNGKey(0), init=known)
+    expected = [spearmanr(closed_form(p["hidden"]["kernel"], p["out"]["kernel"], 1).ravel(), s.ravel()).statistic
+                for s in (closed_form(p["hidden"]["kernel"], np.asarray(known(None, p["out"]["kernel"])), 1),
+                          closed_form(np.asarray(known(None, p["hidden"]["kernel"])),
+                                      np.asarray(known(None, p["out"]["kernel"])), 1))]
+    np.testing.assert_allclose(np.asarray(curve[0]), expected, atol=1e-5)
+
+
 def test_a_model_without_params_is_refused(two_linear):
     with pytest.raises(GigjaxError, match="no 'params' to randomise"):
         layer_groups(two_linear.replace(variables={}))
+    with pytest.raises(GigjaxError, match="no 'params' to randomise.*got list"):
+        layer_groups(two_linear.replace(variables=[1.0]))
