@@ -13,6 +13,11 @@ Post-processing options (all methods):
   output_size: (H, W) of the result (default: the input's size).
   raw: return the method's raw map — no ReLU, no normalisation, native resolution (one layer only).
   scales: multi-scale fusion pyramid, e.g. ``(1, 2)`` (see :mod:`gigjax.fusion`).
+  smooth, smooth_samples, smooth_sigma, key: noise smoothing of the raw map, ``"smoothgrad"``,
+    ``"squaregrad"`` or ``"vargrad"`` (default None: off; see :mod:`gigjax.smoothing`).
+  aug_smooth: average over flips and multiplications of the input (see :mod:`gigjax.augmentation`).
+  eigen_smooth: CAM methods reduce their weighted activations by their first principal component
+    instead of the channel sum (see :mod:`gigjax.methods.channels`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import jax
 import numpy as np
 
 from gigjax import postprocess
+from gigjax.combinators import ARRAY_OPTIONS, aug_smoothed, with_raw_combinators
 from gigjax.errors import GigjaxError
 from gigjax.models import Model
 from gigjax.probe import resolve_layers
@@ -62,7 +68,9 @@ def _as_layers(layer) -> str | tuple[str, ...] | None:
 
 def explainer(method: str = "gradcam", *, layer: str | Sequence[str] | None = None, fuse: str = "mean",
               relu: bool = True, normalize: bool = True, output_size: tuple[int, int] | None = None,
-              raw: bool = False, scales: Sequence[float] | None = None, **options: Any) -> Explainer:
+              raw: bool = False, scales: Sequence[float] | None = None, smooth: str | None = None,
+              smooth_samples: int = 25, smooth_sigma: float = 0.15, key: Any = None, aug_smooth: bool = False,
+              eigen_smooth: bool = False, **options: Any) -> Explainer:
     """Builds the pure explainer ``(model, x, targets=None) → (B, H, W) jax.Array``.
 
     ``options`` are the method's own (see ``gigjax.describe(method)``); unknown names or bad values
@@ -80,11 +88,14 @@ def explainer(method: str = "gradcam", *, layer: str | Sequence[str] | None = No
         raise GigjaxError(f"method {method!r} works on the input, not on a layer: drop layer={layer!r}")
     if raw and scales is not None:
         raise GigjaxError("raw maps are per scale: drop raw=True or scales")
+    method_fn = with_raw_combinators(spec, smooth, smooth_samples, smooth_sigma, key, eigen_smooth)
+    if raw and aug_smooth:
+        raise GigjaxError("aug_smooth averages post-processed maps: drop raw=True or aug_smooth")
 
     def core(model: Model, x: jax.Array, targets: Targets = None, out_size: tuple[int, int] | None = None):
         x, targets = _check_call(model, x, targets)
         layers = resolve_layers(model, layer, x) if spec.uses_layers else ()
-        maps = spec.fn(model, x, targets, layers=layers, **opts)
+        maps = method_fn(model, x, targets, layers=layers, **opts)
         if raw:
             if spec.uses_layers and len(maps) != 1:
                 raise GigjaxError("raw=True returns one layer's map: give a single layer")
@@ -94,6 +105,8 @@ def explainer(method: str = "gradcam", *, layer: str | Sequence[str] | None = No
             return postprocess.fuse_layers(maps, fuse, relu=relu, norm=normalize, size=out_size)
         return postprocess.finish(maps, out_size, relu=relu, norm=normalize)
 
+    if aug_smooth:
+        core = aug_smoothed(core)
     if scales is None:
         return functools.wraps(core)(lambda model, x, targets=None: core(model, x, targets))
     from gigjax.fusion import multiscale  # the "+M" combinator
@@ -107,7 +120,7 @@ def _split_options(method: str, options: dict) -> tuple[tuple, dict]:
     static, arrays = [], {}
     for name, value in options.items():
         if isinstance(value, (jax.Array, np.ndarray)):
-            if name not in spec.array_options:
+            if name not in spec.array_options and name not in ARRAY_OPTIONS:
                 raise GigjaxError(f"option {name}= of method {method!r} does not take an array")
             arrays[name] = value
         else:
