@@ -17,3 +17,4 @@ from gigjax.methods import eigencam  # noqa: F401
 from gigjax.methods import blur_ig  # noqa: F401
 from gigjax.methods import rise  # noqa: F401
 from gigjax.methods import occlusion  # noqa: F401
+from gigjax.methods import xrai  # noqa: F401
