@@ -23,16 +23,19 @@ def first_component(weighted: jax.Array) -> jax.Array:
     """(B, h, w, K) → (B, h, w): the centred activations P = A − mean_hw A, reshaped (h·w, K), projected
     on their first right singular vector v₁ (P·v₁, pytorch-grad-cam's ``get_2d_projection``).
 
-    The SVD's sign is arbitrary; it is fixed so that the map's sum over the image is ≥ 0. NaN values
-    count as 0 (as in pytorch-grad-cam); an all-zero input gives zeros.
+    The SVD's sign is arbitrary. The centred map P·v₁ always sums to 0, so the sign is fixed on the
+    un-centred activations instead: v₁ points along their mean, mean_hw(A)·v₁ ≥ 0 — the projection
+    of A itself (not of P) sums to ≥ 0 over the image. NaN values count as 0 (as in
+    pytorch-grad-cam); an all-zero input gives zeros.
     """
     b, h, w, k = weighted.shape
-    p = jnp.nan_to_num(weighted).reshape(b, h * w, k)
-    p = p - jnp.mean(p, axis=1, keepdims=True)
+    a = jnp.nan_to_num(weighted).reshape(b, h * w, k)
+    mean = jnp.mean(a, axis=1, keepdims=True)
+    p = a - mean
     _, _, vt = jnp.linalg.svd(p, full_matrices=False)
-    projection = jnp.einsum("bnk,bk->bn", p, vt[:, 0, :])
-    sign = jnp.where(jnp.sum(projection, axis=1, keepdims=True) < 0, -1.0, 1.0).astype(projection.dtype)
-    return (sign * projection).reshape(b, h, w)
+    v = vt[:, 0, :]
+    sign = jnp.where(jnp.einsum("bk,bk->b", mean[:, 0], v) < 0, -1.0, 1.0).astype(v.dtype)
+    return jnp.einsum("bnk,bk->bn", p, sign[:, None] * v).reshape(b, h, w)
 
 
 @dataclasses.dataclass

@@ -1,8 +1,10 @@
 """EigenCAM (Muhammad & Yeasin, IJCNN 2020) and EigenGradCAM (pytorch-grad-cam): the probed layer's
 activations A (EigenCAM, no gradient, class-agnostic) or A ⊙ ∂S/∂A (EigenGradCAM), centred over the
 positions and projected on their first principal component (spec §12; pytorch-grad-cam's
-``get_2d_projection``). Sign convention: the raw map sums to ≥ 0 over the image (the SVD's sign is
-arbitrary; pytorch-grad-cam leaves it so, its maps equal ours up to that sign).
+``get_2d_projection``). Sign convention: the SVD's sign is arbitrary (pytorch-grad-cam leaves it so,
+its maps equal ours up to that sign); gigjax orients v₁ along the mean activation, so the projection
+of the un-centred activations sums to ≥ 0 (the centred map itself always sums to 0; see
+:func:`gigjax.methods.channels.first_component`).
 
 Under ``jax.jit`` EigenCAM's unused backward pass is dead code: it costs one forward pass.
 """
