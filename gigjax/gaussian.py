@@ -6,8 +6,9 @@ those taps, zeros outside the image; σ = 0 is the identity. Along an axis of le
 (n, n) banded matrix M_σ[i, j] = w_σ(i − j), and the image blur is M_σ,H · X · M_σ,Wᵀ per channel.
 
 :func:`blur_and_derivative` also returns the finite difference (G_{σ+h} ∗ x − G_σ ∗ x)/h without the
-float32 cancellation of subtracting two blurred images: the matrices' difference is formed from the
-taps' exact differences (expm1), then applied once.
+cancellation of subtracting two blurred images: the matrices' difference is formed from the taps'
+exact differences (expm1), then applied once. Everything is computed in x's dtype (float64 under
+``jax.enable_x64`` for a float64 x, as PAIR's scipy blur).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ def radius_bound(max_sigma: float) -> int:
 
 def _log_taps(sigma: jax.Array, bound: int) -> tuple[jax.Array, jax.Array]:
     """(−k²/2σ² for k = −bound..bound, inside (|k| ≤ ⌊4σ + ½⌋))."""
-    k = jnp.arange(-bound, bound + 1, dtype=jnp.float32)
+    k = jnp.arange(-bound, bound + 1, dtype=sigma.dtype)
     inside = jnp.abs(k) <= jnp.floor(TRUNCATE * sigma + 0.5)
-    s = jnp.maximum(sigma, jnp.finfo(jnp.float32).tiny ** 0.25)
+    s = jnp.maximum(sigma, jnp.finfo(sigma.dtype).tiny ** 0.25)
     return jnp.where(inside, -0.5 * (k / s) ** 2, -jnp.inf), inside
 
 
@@ -49,8 +50,8 @@ def _weights_and_difference(sigma: jax.Array, h: float, bound: int) -> tuple[jax
     """(w_σ, w_{σ+h} − w_σ) with the difference formed without cancellation."""
     a, inside = _log_taps(sigma, bound)
     a2, inside2 = _log_taps(sigma + h, bound)
-    k2 = jnp.arange(-bound, bound + 1, dtype=jnp.float32) ** 2
-    s = jnp.maximum(sigma, jnp.finfo(jnp.float32).tiny ** 0.25)
+    k2 = jnp.arange(-bound, bound + 1, dtype=sigma.dtype) ** 2
+    s = jnp.maximum(sigma, jnp.finfo(sigma.dtype).tiny ** 0.25)
     both = inside & inside2
     # a2 − a = k²/2 · (1/σ² − 1/(σ+h)²) ≥ 0 = k²/2 · h(2σ + h)/(σ²(σ+h)²), exact for σ > 0; 0 at k = 0
     delta = jnp.where(sigma > 0, 0.5 * k2 * h * (2 * s + h) / (s * s * (s + h) ** 2), 0.0)
@@ -68,7 +69,7 @@ def gaussian_blur(x: jax.Array, sigma, max_sigma: float | None = None) -> jax.Ar
     """(B, H, W, C) images blurred by a Gaussian of standard deviation ``sigma`` pixels (a scalar,
     may be traced; ``max_sigma`` bounds it statically, default ``sigma`` itself)."""
     bound = radius_bound(sigma if max_sigma is None else max_sigma)
-    w = _weights(jnp.asarray(sigma, jnp.float32), bound)
+    w = _weights(jnp.asarray(sigma, x.dtype), bound)
     return _apply(_band(w, x.shape[1], bound), x, _band(w, x.shape[2], bound))
 
 
@@ -78,7 +79,7 @@ def blur_and_derivative(x: jax.Array, sigma, h: float, max_sigma: float) -> tupl
     With M' = M + D per axis: M'_H X M'_Wᵀ − M_H X M_Wᵀ = D_H X M'_Wᵀ + M_H X D_Wᵀ.
     """
     bound = radius_bound(max_sigma + h)
-    w, dw = _weights_and_difference(jnp.asarray(sigma, jnp.float32), h, bound)
+    w, dw = _weights_and_difference(jnp.asarray(sigma, x.dtype), h, bound)
     (mh, dh), (mw, dwm) = [(_band(w, n, bound), _band(dw, n, bound)) for n in x.shape[1:3]]
     blurred = _apply(mh, x, mw)
     difference = _apply(dh, x, mw + dwm) + _apply(mh, x, dwm)

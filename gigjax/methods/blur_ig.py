@@ -8,7 +8,8 @@ With σ_i = i·max_sigma/steps (i = 0..steps−1), x_i = G_σi ∗ x (:mod:`gigj
 
 which converges to S(x) − S(G_max_sigma ∗ x) summed over the features. The steps are evaluated
 ``batch_size`` at a time (vmap over a chunk, chunks in a ``lax.scan``, as the straight path). The
-class is fixed at x. Defaults are PAIR's: max_sigma 50 (pixels), steps 100, grad_step 0.01; the map
+class is fixed at x. A float64 x (under ``jax.enable_x64``) keeps the blur path in float64, as PAIR
+does, and feeds the model float32 points. Defaults are PAIR's: max_sigma 50 (pixels), steps 100, grad_step 0.01; the map
 reduces the channels by ``channel_reduce`` (``"sum"`` signed, default; ``"abs_sum"``).
 """
 

@@ -11,7 +11,8 @@ attribution and the settings.
 
 Command (from the repository root, in an environment with gigjax, saliency and scikit-image)::
 
-    /work/refvenv/bin/python tests/golden/make_blur_ig_pair.py
+    pip install --target /tmp/sal saliency==0.2.1 --no-deps
+    PYTHONPATH=/tmp/sal python tests/golden/make_blur_ig_pair.py
 """
 
 from __future__ import annotations
