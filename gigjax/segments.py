@@ -50,14 +50,17 @@ def felzenszwalb_masks(image: np.ndarray) -> list[np.ndarray]:
 
 
 def _packed(images: np.ndarray, capacity: int) -> np.ndarray:
-    out = np.zeros((images.shape[0], capacity, *images.shape[1:3]), bool)
+    """(…, H, W, C) images (any leading axes: ``vmap`` adds some) → (…, capacity, H, W) masks."""
+    lead, (h, w) = images.shape[:-3], images.shape[-3:-1]
+    images = images.reshape(-1, *images.shape[-3:])
+    out = np.zeros((images.shape[0], capacity, h, w), bool)
     for b, image in enumerate(images):
         masks = felzenszwalb_masks(image)
         if len(masks) > capacity:
             raise GigjaxError(f"XRAI found {len(masks)} segments, more than max_segments={capacity}; "
                               f"raise max_segments")
         out[b, :len(masks)] = masks
-    return out
+    return out.reshape(*lead, capacity, h, w)
 
 
 def segment_masks(x: jax.Array, capacity: int) -> jax.Array:

@@ -16,9 +16,13 @@ from gigjax.methods.fgcam import Conv, Plan, register_plan
 register_plan("tiny_cnn", lambda model: Plan((Conv("conv1", first=True), Conv("conv2"),
                                               Conv("features/conv", aliases=("features",))), base="features"))
 
-LAYER_METHODS = ["gradcam", "gradcam_pp", "xgradcam", "layercam", "hirescam", "scorecam", "ablationcam", "guidance_cam"]
-METHODS = ["cam"] + LAYER_METHODS + ["fgcam"]
-SMALL = {"scorecam": {"batch_size": 8}, "ablationcam": {"batch_size": 8}}
+LAYER_METHODS = ["gradcam", "gradcam_pp", "xgradcam", "layercam", "hirescam", "scorecam", "ablationcam", "guidance_cam",
+                 "eigencam", "eigengradcam"]
+INPUT_METHODS = ["gradient", "input_x_gradient", "blur_ig", "rise", "occlusion", "xrai"]
+METHODS = ["cam"] + LAYER_METHODS + ["fgcam"] + INPUT_METHODS
+SMALL = {"scorecam": {"batch_size": 8}, "ablationcam": {"batch_size": 8}, "blur_ig": {"steps": 4, "max_sigma": 3.0},
+         "rise": {"masks": 16, "batch_size": 8}, "occlusion": {"window": 4, "stride": 4, "batch_size": 16},
+         "xrai": {"steps": 2, "min_pixel_diff": 5}}
 
 
 @pytest.fixture(scope="module", params=METHODS)
@@ -103,7 +107,7 @@ def test_unknown_layer_is_a_clear_error(toy, toy_x, method):
 @pytest.mark.parametrize("method", METHODS)
 def test_unknown_option_is_a_clear_error(method):
     with pytest.raises(gigjax.GigjaxError, match="has no option"):
-        gigjax.explainer(method, steps=3)
+        gigjax.explainer(method, no_such_option=3)
 
 
 def test_raw_needs_one_layer(toy, toy_x):
