@@ -15,24 +15,22 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from gigjax.targets import Targets, check_targets, freeze_targets
-from gigjax.validation import check_images
+from gigjax.targets import Targets, freeze_targets
 
 FACTORS = (0.9, 1.0, 1.1)
 
 
 def aug_smoothed(core: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
-    """``core(model, x, targets, out_size) → (B, H, W)`` wrapped into its augmentation average
-    (same signature)."""
+    """``core(model, x, targets, *rest) → (B, H, W)`` post-processed maps wrapped into their
+    augmentation average (same signature; ``x`` and ``targets`` already validated)."""
 
-    def averaged(model, x: jax.Array, targets: Targets = None, out_size=None) -> jax.Array:
-        x = check_images(x)
-        targets = freeze_targets(check_targets(targets, x.shape[0], model.card.num_classes), model, x)
+    def averaged(model, x: jax.Array, targets: Targets, *rest) -> jax.Array:
+        targets = freeze_targets(targets, model, x)
         maps = []
         for flip in (False, True):
             xf = jnp.flip(x, axis=2) if flip else x
             for factor in FACTORS:
-                m = core(model, xf * factor, targets, out_size)
+                m = core(model, xf * factor, targets, *rest)
                 maps.append(jnp.flip(m, axis=-1) if flip else m)
         return jnp.mean(jnp.stack(maps), axis=0)
 

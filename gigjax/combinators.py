@@ -1,4 +1,5 @@
-"""The combinators that apply to any method, wired into :func:`gigjax.explainer` (like ``scales``):
+"""The combinators that apply to any method, wired into :func:`gigjax.explainer` like ``scales``
+(their options are declared in :data:`gigjax.options.POSTPROCESSING`):
 
 * on the method's raw maps: ``eigen_smooth`` (:mod:`gigjax.methods.channels`), then ``smooth`` with
   ``smooth_samples``, ``smooth_sigma`` and ``key`` (:mod:`gigjax.smoothing`);
@@ -8,18 +9,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from gigjax.augmentation import aug_smoothed
 from gigjax.errors import GigjaxError
 from gigjax.methods.channels import eigen_smooth as eigen_scope
 from gigjax.registry import Method
-from gigjax.smoothing import check_smoothing, smoothed
+from gigjax.smoothing import smoothed
 
-__all__ = ["ARRAY_OPTIONS", "aug_smoothed", "with_raw_combinators"]
+__all__ = ["aug_smoothed", "check_combinators", "with_raw_combinators"]
 
-ARRAY_OPTIONS = frozenset({"key"})
-"""Combinator options that may be arrays (passed to the compiled function as arguments)."""
+
+def check_combinators(spec: Method, post: dict) -> None:
+    """The combinations the options' own checks cannot see; raises :class:`GigjaxError`."""
+    if post["eigen_smooth"] and not spec.uses_layers:
+        raise GigjaxError(f"eigen_smooth applies to CAM methods; {spec.name!r} works on the input")
+    if post["aug_smooth"] and post["raw"]:
+        raise GigjaxError("aug_smooth averages post-processed maps: drop raw=True or aug_smooth")
 
 
 def _eigen_smoothed(spec: Method) -> Callable:
@@ -34,13 +40,9 @@ def _eigen_smoothed(spec: Method) -> Callable:
     return fn
 
 
-def with_raw_combinators(spec: Method, smooth: str | None, smooth_samples: int, smooth_sigma: float, key: Any,
-                         eigen_smooth: bool) -> Callable:
-    """``spec.fn`` with ``eigen_smooth`` and noise smoothing applied; options validated here."""
-    smooth, smooth_samples, smooth_sigma = check_smoothing(smooth, smooth_samples, smooth_sigma, key)
-    if not isinstance(eigen_smooth, bool):
-        raise GigjaxError(f"eigen_smooth must be True or False, got {eigen_smooth!r}")
-    if eigen_smooth and not spec.uses_layers:
-        raise GigjaxError(f"eigen_smooth applies to CAM methods; {spec.name!r} works on the input")
-    fn = _eigen_smoothed(spec) if eigen_smooth else spec.fn
-    return fn if smooth is None else smoothed(fn, smooth, smooth_samples, smooth_sigma, key)
+def with_raw_combinators(spec: Method, post: dict) -> Callable:
+    """``spec.fn`` with ``eigen_smooth`` and noise smoothing applied (``post``: validated options)."""
+    fn = _eigen_smoothed(spec) if post["eigen_smooth"] else spec.fn
+    if post["smooth"] is None:
+        return fn
+    return smoothed(fn, post["smooth"], post["smooth_samples"], post["smooth_sigma"], post["key"])

@@ -26,26 +26,27 @@ import numpy as np
 
 from gigjax.errors import GigjaxError
 from gigjax.targets import freeze_targets
-from gigjax.validation import check_choice, check_positive_int
 
 KINDS = ("smoothgrad", "squaregrad", "vargrad")
 DEFAULT_SEED = 0
 
 
-def check_smoothing(smooth: Any, samples: Any, sigma: Any, key: Any) -> tuple[str | None, int, float]:
-    """Validates the smoothing options (``smooth=None``: off); returns (kind, samples, sigma)."""
-    if smooth is not None:
-        check_choice(smooth, "smooth", KINDS)
-    samples = check_positive_int(samples, "smooth_samples")
+def check_sigma(value: Any, name: str = "smooth_sigma") -> float:
+    """A non-negative finite number."""
     try:
-        sigma = float(sigma)
+        sigma = float(value)
     except (TypeError, ValueError):
-        raise GigjaxError(f"smooth_sigma must be a non-negative number, got {sigma!r}") from None
+        raise GigjaxError(f"{name} must be a non-negative number, got {value!r}") from None
     if not math.isfinite(sigma) or sigma < 0:
-        raise GigjaxError(f"smooth_sigma must be a non-negative number, got {sigma!r}")
-    if isinstance(key, bool) or not (key is None or isinstance(key, (int, np.integer)) or hasattr(key, "dtype")):
-        raise GigjaxError(f"key must be a jax.random key or an int seed, got {key!r}")
-    return smooth, samples, sigma
+        raise GigjaxError(f"{name} must be a non-negative number, got {value!r}")
+    return sigma
+
+
+def check_key(value: Any, name: str = "key") -> Any:
+    """``None``, an int seed or a ``jax.random`` key (typed or raw uint32 data)."""
+    if isinstance(value, bool) or not (value is None or isinstance(value, (int, np.integer)) or hasattr(value, "dtype")):
+        raise GigjaxError(f"{name} must be a jax.random key or an int seed, got {value!r}")
+    return int(value) if isinstance(value, (int, np.integer)) else value
 
 
 def as_key(key: Any) -> jax.Array:

@@ -21,18 +21,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gigjax.boundary import check_call
 from gigjax.errors import GigjaxError
 from gigjax.gaussian import blur_and_derivative
 from gigjax.methods import path_terms
-from gigjax.methods.integrated import CHOICES, reduce_channels
+from gigjax.methods.integrated import reduce_channels
 from gigjax.models import Model
+from gigjax.options import CHANNEL_REDUCE, PATH_BATCH, STEPS, Option, bind
 from gigjax.paths import PathStep
 from gigjax.paths.straight import integrate
 from gigjax.registry import Method, register
 from gigjax.targets import Targets, freeze_targets
-from gigjax.validation import check_choice, check_images, check_positive_int
-
-DEFAULTS = {"max_sigma": 50.0, "steps": 100, "grad_step": 0.01, "batch_size": 16, "channel_reduce": "sum"}
 
 
 def _positive(value, name: str) -> float:
@@ -45,40 +44,41 @@ def _positive(value, name: str) -> float:
     return v
 
 
-def check_options(options: dict) -> dict:
-    out = dict(options)
-    for name in ("max_sigma", "grad_step"):
-        out[name] = _positive(out[name], name)
-    for name in ("steps", "batch_size"):
-        out[name] = check_positive_int(out[name], name)
-    check_choice(out["channel_reduce"], "channel_reduce", CHOICES["channel_reduce"])
-    return out
+BLUR_IG = {
+    "max_sigma": Option(50.0, "largest Gaussian blur of the path, in pixels (PAIR)", check=_positive, quick=3.0),
+    "steps": STEPS.but(default=100, doc="blur steps (model passes per image; PAIR: 100)"),
+    "grad_step": Option(0.01, "σ step of the finite difference ∂x/∂σ (PAIR)", check=_positive),
+    "batch_size": PATH_BATCH,
+}
 
 
-def blur_ig_attributions(model: Model, x: jax.Array, targets: Targets = None, *, max_sigma: float = 50.0,
-                         steps: int = 100, grad_step: float = 0.01, batch_size: int = 16) -> jax.Array:
-    """The (B, H, W, C) Blur IG attributions of the normalised input ``x`` (see the module docstring)."""
-    opts = check_options(dict(DEFAULTS, max_sigma=max_sigma, steps=steps, grad_step=grad_step,
-                              batch_size=batch_size))
-    x = check_images(x)
+def _blur_ig(model: Model, x: jax.Array, targets: Targets, *, max_sigma: float, steps: int, grad_step: float,
+             batch_size: int) -> jax.Array:
     targets = freeze_targets(targets, model, path_terms.model_input(x))
-    sigmas = np.arange(opts["steps"] + 1, dtype=np.float64) * opts["max_sigma"] / opts["steps"]
+    sigmas = np.arange(steps + 1, dtype=np.float64) * max_sigma / steps
     observe = path_terms.observer(model, targets)
 
     def step(sigma, dsigma):
-        point, dx = blur_and_derivative(x, sigma, opts["grad_step"], opts["max_sigma"])
+        point, dx = blur_and_derivative(x, sigma, grad_step, max_sigma)
         path_step = PathStep(point=point, displacement=-dsigma * dx, weight=jnp.ones((), x.dtype))
         return path_terms.input_term(observe(point), path_step)
 
-    return integrate(step, sigmas[:-1], np.diff(sigmas), opts["batch_size"])
+    return integrate(step, sigmas[:-1], np.diff(sigmas), batch_size)
+
+
+def blur_ig_attributions(model: Model, x: jax.Array, targets: Targets = None, **options) -> jax.Array:
+    """The (B, H, W, C) Blur IG attributions of the normalised input ``x``; ``options`` are those of
+    ``gigjax.describe("blur_ig")`` but ``channel_reduce`` (see the module docstring)."""
+    x, targets = check_call(model, x, targets)
+    return _blur_ig(model, x, targets, **bind(BLUR_IG, options, "Blur IG"))
 
 
 def blur_ig(model, x, targets, *, layers, channel_reduce, **options) -> jax.Array:
     """Registry function: the raw (B, H, W) Blur IG map."""
-    return reduce_channels(blur_ig_attributions(model, x, targets, **options), channel_reduce)
+    return reduce_channels(_blur_ig(model, x, targets, **options), channel_reduce)
 
 
 register(Method(
     name="blur_ig", fn=blur_ig,
     summary="Blur IG: integrated gradients along the path that blurs the image away (Gaussian, PAIR)",
-    options=DEFAULTS, check=check_options, uses_layers=False))
+    options={**BLUR_IG, "channel_reduce": CHANNEL_REDUCE}, uses_layers=False))

@@ -36,14 +36,15 @@ from gigjax.methods.gradcam import channel_weights
 from gigjax.methods.perturb import fixed_classes
 from gigjax.methods.scorecam import scorecam_weights
 from gigjax.models import Model
+from gigjax.options import CHUNK, DENOISE, Option
 from gigjax.probe import probe
 from gigjax.registry import Method, register
 from gigjax.surgery import Call, record_calls
 from gigjax.targets import Targets
-from gigjax.validation import check_choice, check_positive_int
 
-BASES = ("gradcam", "scorecam")
 INPUT = "input"
+BASE = Option("gradcam", "the base layer's channel weights: Grad-CAM's or the official Score-CAM's",
+              choices=("gradcam", "scorecam"))
 
 
 class _Step:
@@ -81,27 +82,8 @@ class Conv(_Step):
 
 
 @dataclasses.dataclass(frozen=True)
-class Pool(_Step):
-    """A max-pool module ``path`` (winner rule)."""
-
-    path: str
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def records(self) -> tuple[str, ...]:
-        return (self.path,)
-
-    points = records
-
-    @property
-    def out(self) -> str:
-        return self.path
-
-
-@dataclasses.dataclass(frozen=True)
-class Pass(_Step):
-    """An element-wise layer that passes relevance through unchanged (ReLU, ReLU6, BatchNorm, Dropout).
-    ``path`` only names the point; the module need not exist."""
+class _Point(_Step):
+    """A step at one module path ``path``, with further names ``aliases`` of its output point."""
 
     path: str
     aliases: tuple[str, ...] = ()
@@ -109,6 +91,25 @@ class Pass(_Step):
     @property
     def points(self) -> tuple[str, ...]:
         return (self.path,)
+
+
+@dataclasses.dataclass(frozen=True)
+class Pool(_Point):
+    """A max-pool module ``path`` (winner rule)."""
+
+    @property
+    def records(self) -> tuple[str, ...]:
+        return (self.path,)
+
+    @property
+    def out(self) -> str:
+        return self.path
+
+
+@dataclasses.dataclass(frozen=True)
+class Pass(_Point):
+    """An element-wise layer that passes relevance through unchanged (ReLU, ReLU6, BatchNorm, Dropout).
+    ``path`` only names the point; the module need not exist."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,8 +207,8 @@ def _walk(steps: tuple[Step, ...], r: jax.Array, calls: dict[str, Call], stop: s
     return r
 
 
-def fgcam_components(model: Model, x: jax.Array, targets: Targets, plan: Plan, *, base: str = "gradcam",
-                     denoise: bool = False, batch_size: int = 32) -> tuple[jax.Array, jax.Array]:
+def fgcam_components(model: Model, x: jax.Array, targets: Targets, plan: Plan, *, base: str = BASE.default,
+                     denoise: bool = DENOISE.default, batch_size: int = CHUNK.default) -> tuple[jax.Array, jax.Array]:
     """The base layer's components I_k = w_k A_k (B, h, w, K) and the target classes (B,)."""
     result = probe(model, x, targets, (plan.base,), input_gradient=False)
     a = result.activations[plan.base]
@@ -234,21 +235,19 @@ def fgcam(model: Model, x: jax.Array, targets: Targets, *, layers: tuple[str, ..
     return jnp.sum(_walk(plan.steps, r, calls, stop), axis=-1)
 
 
-def _check(options: dict) -> dict:
-    if not isinstance(options["target_layer"], str) or not options["target_layer"]:
-        raise GigjaxError(f"target_layer must be 'input' or a layer path, got {options['target_layer']!r}")
-    check_choice(options["base"], "base", BASES)
-    if not isinstance(options["denoise"], bool):
-        raise GigjaxError(f"denoise must be True or False, got {options['denoise']!r}")
-    options["batch_size"] = check_positive_int(options["batch_size"], "batch_size")
-    return options
+def _target_layer(value, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise GigjaxError(f"{name} must be 'input' or a layer path, got {value!r}")
+    return value
 
 
 register(Method(
     name="fgcam",
     fn=fgcam,
     summary="FG-CAM: Grad-CAM components redistributed layer by layer down to the input (fine-grained)",
-    options={"target_layer": INPUT, "base": "gradcam", "denoise": False, "batch_size": 32},
-    check=_check,
+    options={"target_layer": Option(INPUT, "where the relevance walk stops: 'input' or a layer below the plan's "
+                                           "base", check=_target_layer),
+             "base": BASE, "denoise": DENOISE, "batch_size": CHUNK},
     uses_layers=False,
+    requires=("relevance_plan",),
 ))

@@ -17,9 +17,11 @@ import jax
 import jax.numpy as jnp
 
 from gigjax.models import Model
-from gigjax.validation import check_choice
+from gigjax.options import Option
 
 SCORES = ("probability", "logit")
+SCORE = Option("probability", "what is scored on each masked copy: the softmax probability of the class (RISE) "
+                              "or its logit", choices=SCORES)
 
 MaskFn = Callable[[jax.Array], jax.Array]
 """``mask(index () int32) → (H, W)`` float mask in [0, 1]."""
@@ -30,7 +32,6 @@ Blend = Callable[[jax.Array, jax.Array], jax.Array]
 
 def class_scores(logits: jax.Array, classes: jax.Array, score: str) -> jax.Array:
     """(N, num_classes) logits → (N,) scores of ``classes``: the softmax probability or the logit."""
-    check_choice(score, "score", SCORES)
     values = jax.nn.softmax(logits, axis=-1) if score == "probability" else logits
     return jnp.take_along_axis(values, classes[:, None], axis=1)[:, 0]
 

@@ -16,15 +16,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gigjax.baselines import baseline_for, check_baseline
+from gigjax.baselines import baseline_for
 from gigjax.errors import GigjaxError
-from gigjax.methods.masking import SCORES, class_scores, masked_score_sum
+from gigjax.methods.masking import SCORE, class_scores, masked_score_sum
 from gigjax.methods.perturb import fixed_classes
 from gigjax.numerics import safe_divide
+from gigjax.options import BASELINE, CHUNK, Option
 from gigjax.registry import Method, register
-from gigjax.validation import check_choice, check_positive_int
+from gigjax.validation import check_positive_int
 
-DEFAULTS = {"window": 32, "stride": 16, "baseline": "black", "score": "logit", "batch_size": 32}
+OCCLUSION = {
+    "window": Option(32, "side of the square window, in pixels", check=check_positive_int, quick=4),
+    "stride": Option(16, "step between windows, in pixels", check=check_positive_int, quick=4),
+    "baseline": BASELINE.but(doc="what the window is set to, as a baseline (see gigjax.baselines)"),
+    "score": SCORE.but(default="logit"),
+    "batch_size": CHUNK,
+}
 
 
 def window_starts(n: int, window: int, stride: int) -> np.ndarray:
@@ -65,16 +72,7 @@ def occlusion(model, x, targets, *, layers, window, stride, baseline, score, bat
     return safe_divide(clean[:, None, None] * coverage - occluded, coverage)
 
 
-def check_options(options: dict) -> dict:
-    out = dict(options)
-    for name in ("window", "stride", "batch_size"):
-        out[name] = check_positive_int(out[name], name)
-    out["baseline"] = check_baseline(out["baseline"])
-    check_choice(out["score"], "score", SCORES)
-    return out
-
-
 register(Method(
     name="occlusion", fn=occlusion,
     summary="Occlusion: score drop when a sliding window is set to the baseline, averaged per pixel",
-    options=DEFAULTS, check=check_options, uses_layers=False, array_options=frozenset({"baseline"})))
+    options=OCCLUSION, uses_layers=False))

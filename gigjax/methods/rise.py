@@ -20,12 +20,27 @@ import jax
 import jax.numpy as jnp
 
 from gigjax.errors import GigjaxError
-from gigjax.methods.masking import SCORES, masked_score_sum
+from gigjax.methods.masking import SCORE, masked_score_sum
 from gigjax.methods.perturb import fixed_classes
+from gigjax.options import CHUNK, Option
 from gigjax.registry import Method, register
-from gigjax.validation import check_choice, check_fraction, check_positive_int
+from gigjax.validation import check_fraction, check_positive_int
 
-DEFAULTS = {"masks": 4000, "grid": 7, "p": 0.5, "seed": 0, "score": "probability", "batch_size": 32}
+
+def _seed(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise GigjaxError(f"{name} must be an integer, got {value!r}")
+    return value
+
+
+RISE = {
+    "masks": Option(4000, "number N of random masks (model passes per image)", check=check_positive_int, quick=16),
+    "grid": Option(7, "cells s per side of a mask's Bernoulli grid", check=check_positive_int),
+    "p": Option(0.5, "probability that a grid cell is kept", check=check_fraction),
+    "seed": Option(0, "seed of the masks (jax.random.PRNGKey(seed))", check=_seed),
+    "score": SCORE,
+    "batch_size": CHUNK,
+}
 
 
 def rise_mask(key: jax.Array, grid: int, p: float, size: tuple[int, int]) -> jax.Array:
@@ -54,18 +69,7 @@ def rise(model, x, targets, *, layers, masks, grid, p, seed, score, batch_size) 
     return total / (masks * p)
 
 
-def check_options(options: dict) -> dict:
-    out = dict(options)
-    for name in ("masks", "grid", "batch_size"):
-        out[name] = check_positive_int(out[name], name)
-    out["p"] = check_fraction(out["p"], "p")
-    if isinstance(out["seed"], bool) or not isinstance(out["seed"], int):
-        raise GigjaxError(f"seed must be an integer, got {out['seed']!r}")
-    check_choice(out["score"], "score", SCORES)
-    return out
-
-
 register(Method(
     name="rise", fn=rise,
     summary="RISE: class probability of randomly masked copies, averaged with the masks as weights",
-    options=DEFAULTS, check=check_options, uses_layers=False))
+    options=RISE, uses_layers=False))

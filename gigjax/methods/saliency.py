@@ -16,12 +16,9 @@ import jax
 import jax.numpy as jnp
 
 from gigjax.methods.integrated import reduce_channels
+from gigjax.options import CHANNEL_REDUCE, Option
 from gigjax.probe import probe
 from gigjax.registry import Method, register
-from gigjax.validation import check_choice
-
-GRADIENT_REDUCTIONS = ("max", "sum")
-INPUT_REDUCTIONS = ("sum", "abs_sum")
 
 
 def input_gradient(model, x: jax.Array, targets) -> jax.Array:
@@ -29,30 +26,24 @@ def input_gradient(model, x: jax.Array, targets) -> jax.Array:
     return probe(model, x, targets, (), input_gradient=True).input_gradient
 
 
-def gradient(model, x, targets, *, layers, channel_reduce: str = "max") -> jax.Array:
+def gradient(model, x, targets, *, layers, channel_reduce: str) -> jax.Array:
     """Registry function: the raw (B, H, W) vanilla-gradient map."""
     magnitude = jnp.abs(input_gradient(model, x, targets))
     return jnp.max(magnitude, axis=-1) if channel_reduce == "max" else jnp.sum(magnitude, axis=-1)
 
 
-def input_x_gradient(model, x, targets, *, layers, channel_reduce: str = "sum") -> jax.Array:
+def input_x_gradient(model, x, targets, *, layers, channel_reduce: str) -> jax.Array:
     """Registry function: the raw (B, H, W) input × gradient map."""
     return reduce_channels(x * input_gradient(model, x, targets), channel_reduce)
-
-
-def _checker(choices):
-    def check(options: dict) -> dict:
-        check_choice(options["channel_reduce"], "channel_reduce", choices)
-        return options
-
-    return check
 
 
 register(Method(
     name="gradient", fn=gradient,
     summary="Gradient (vanilla saliency): |dS/dx|, max over the colour channels",
-    options={"channel_reduce": "max"}, check=_checker(GRADIENT_REDUCTIONS), uses_layers=False))
+    options={"channel_reduce": Option("max", "|dS/dx| → map: max over the colour channels (Simonyan et al.) "
+                                             "or their sum (PAIR's visualisation)", choices=("max", "sum"))},
+    uses_layers=False))
 register(Method(
     name="input_x_gradient", fn=input_x_gradient,
     summary="Input x gradient: x * dS/dx summed over the colour channels",
-    options={"channel_reduce": "sum"}, check=_checker(INPUT_REDUCTIONS), uses_layers=False))
+    options={"channel_reduce": CHANNEL_REDUCE}, uses_layers=False))

@@ -24,10 +24,11 @@ import jax.numpy as jnp
 from gigjax.methods.gradcam import weighted_sum
 from gigjax.methods.perturb import fixed_classes, map_chunks
 from gigjax.models import Model
+from gigjax.numerics import safe_divide
+from gigjax.options import CHUNK, Option
 from gigjax.registry import Method, register
 from gigjax.surgery import forward
 from gigjax.targets import Targets
-from gigjax.validation import check_choice, check_positive_int
 
 VARIANTS = ("official", "pytorch_grad_cam")
 PGC_EPS = 1e-8  # pytorch-grad-cam's epsilon in the mask normalisation
@@ -56,12 +57,12 @@ def channel_masks(channels: jax.Array, size: tuple[int, int], variant: str) -> t
     hi = jnp.max(up, axis=(1, 2), keepdims=True)
     if variant == "official":
         usable = (hi > lo)[:, 0, 0]
-        return jnp.where(hi > lo, (up - lo) / jnp.where(hi > lo, hi - lo, 1.0), 0.0), usable
+        return safe_divide(up - lo, hi - lo), usable
     return (up - lo) / (hi - lo + PGC_EPS), jnp.ones(channels.shape[0], bool)
 
 
-def scorecam_weights(model: Model, x: jax.Array, a: jax.Array, classes: jax.Array, *, variant: str = "official",
-                     batch_size: int = 32) -> jax.Array:
+def scorecam_weights(model: Model, x: jax.Array, a: jax.Array, classes: jax.Array, *, variant: str,
+                     batch_size: int = CHUNK.default) -> jax.Array:
     """(B, K) Score-CAM channel weights of activations ``a`` (B, h, w, K) for ``classes`` (B,)."""
     chex.assert_rank([x, a, classes], [4, 4, 1])
     chex.assert_equal_shape_prefix([x, a, classes], 1)
@@ -91,16 +92,11 @@ def scorecam(model: Model, x: jax.Array, targets: Targets, *, layers: tuple[str,
                  for layer in layers)
 
 
-def _check(options: dict) -> dict:
-    check_choice(options["variant"], "variant", VARIANTS)
-    options["batch_size"] = check_positive_int(options["batch_size"], "batch_size")
-    return options
-
-
 register(Method(
     name="scorecam",
     fn=scorecam,
     summary="Score-CAM: channels weighted by the class score of the input masked by each channel",
-    options={"variant": "official", "batch_size": 32},
-    check=_check,
+    options={"variant": Option("official", "whose Score-CAM: the official code's (softmax probability, constant "
+                                           "channels skipped) or pytorch-grad-cam's", choices=VARIANTS),
+             "batch_size": CHUNK},
 ))

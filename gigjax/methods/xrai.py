@@ -23,16 +23,40 @@ import jax
 import jax.numpy as jnp
 
 from gigjax.errors import GigjaxError
-
 from gigjax.methods.integrated import integrated_gradients_attributions
 from gigjax.models import Model
+from gigjax.options import PATH_BATCH, STEPS, Option
 from gigjax.registry import Method, get_method, register
 from gigjax.segments import check_available, segment_masks
 from gigjax.targets import Targets, freeze_targets
 from gigjax.validation import check_positive_int
 
-DEFAULTS = {"base": "integrated_gradients", "steps": 100, "min_pixel_diff": 50, "max_segments": 512,
-            "batch_size": 16}
+
+def _base(value, name: str) -> str:
+    """``"integrated_gradients"`` or another registered input-space method."""
+    if value != "integrated_gradients":
+        spec = get_method(value)
+        if spec.uses_layers or value == "xrai":
+            raise GigjaxError(f"the XRAI {name} must be an input-space method (e.g. integrated_gradients, "
+                              f"guided_ig, blur_ig, gradient), not {value!r}")
+    return value
+
+
+def _needs_scikit_image(options: dict) -> dict:
+    check_available()
+    return options
+
+
+XRAI = {
+    "base": Option("integrated_gradients", "the attribution ranked: PAIR's IG (min and max baselines) or an "
+                                           "input-space method's raw map with its defaults", check=_base),
+    "steps": STEPS.but(default=100, doc="IG steps of the default base, per baseline (PAIR: 100)", quick=2),
+    "min_pixel_diff": Option(50, "smallest number of new pixels a region must add (PAIR)", check=check_positive_int,
+                             quick=5),
+    "max_segments": Option(512, "capacity of the per-image segment stack (more segments is an error)",
+                           check=check_positive_int),
+    "batch_size": PATH_BATCH,
+}
 
 
 def xrai_map(attribution: jax.Array, masks: jax.Array, min_pixel_diff: int = 50) -> jax.Array:
@@ -75,7 +99,7 @@ def base_attribution(model, x, targets, base: str, steps: int, batch_size: int) 
     if base == "integrated_gradients":
         return jnp.max(pair_ig_attribution(model, x, targets, steps, batch_size), axis=-1)
     spec = get_method(base)
-    maps = spec.fn(model, x, targets, layers=(), **spec.options)
+    maps = spec.fn(model, x, targets, layers=(), **{k: o.default for k, o in spec.method_options.items()})
     if maps.shape[1:] != x.shape[1:3]:
         raise GigjaxError(f"the XRAI base {base!r} gives maps of shape {tuple(maps.shape[1:])}, not the input's")
     return maps
@@ -89,22 +113,7 @@ def xrai(model, x, targets, *, layers, base, steps, min_pixel_diff, max_segments
     return jax.vmap(lambda a, s: xrai_map(a, s, min_pixel_diff))(attribution, masks)
 
 
-def check_options(options: dict) -> dict:
-    out = dict(options)
-    for name in ("steps", "min_pixel_diff", "max_segments", "batch_size"):
-        out[name] = check_positive_int(out[name], name)
-    base = out["base"]
-    if base != "integrated_gradients":
-        spec = get_method(base)
-        if spec.uses_layers or base == "xrai":
-            raise GigjaxError(f"the XRAI base must be an input-space method (e.g. integrated_gradients, "
-                              f"guided_ig, blur_ig, gradient), not {base!r}")
-    check_available()
-    return out
-
-
 register(Method(
     name="xrai", fn=xrai,
     summary="XRAI: Felzenszwalb regions ranked greedily by attribution density (IG base, PAIR)",
-    options=DEFAULTS, check=check_options, uses_layers=False))
-
+    options=XRAI, check=_needs_scikit_image, uses_layers=False))

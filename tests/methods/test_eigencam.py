@@ -51,6 +51,6 @@ def test_eigen_smooth_errors(toy, toy_x):
     with pytest.raises(gigjax.GigjaxError, match="True or False"):
         gigjax.explainer("gradcam", eigen_smooth="yes")
     plain = Method(name="channel_mean", fn=gradient_cam(lambda a, g: jnp.mean(a, axis=-1)), summary="test only")
-    fn = with_raw_combinators(plain, None, 1, 0.0, None, eigen_smooth=True)
+    fn = with_raw_combinators(plain, {"eigen_smooth": True, "smooth": None})
     with pytest.raises(gigjax.GigjaxError, match="weights activations channel by channel"):
         jax.eval_shape(lambda m, x: fn(m, x, None, layers=("features",)), toy, toy_x)
