@@ -53,7 +53,7 @@ def _weights_and_difference(sigma: jax.Array, h: float, bound: int) -> tuple[jax
     k2 = jnp.arange(-bound, bound + 1, dtype=sigma.dtype) ** 2
     s = jnp.maximum(sigma, jnp.finfo(sigma.dtype).tiny ** 0.25)
     both = inside & inside2
-    # a2 − a = k²/2 · (1/σ² − 1/(σ+h)²) ≥ 0 = k²/2 · h(2σ + h)/(σ²(σ+h)²), exact for σ > 0; 0 at k = 0
+    # a2 − a = k²/2 · (1/σ² − 1/(σ+h)²) = k²/2 · h(2σ + h)/(σ²(σ+h)²) ≥ 0, exact for σ > 0
     delta = jnp.where(sigma > 0, 0.5 * k2 * h * (2 * s + h) / (s * s * (s + h) ** 2), 0.0)
     e, e2 = jnp.exp(a), jnp.exp(a2)
     de = jnp.where(both, e * jnp.expm1(jnp.where(both, delta, 0.0)), e2 - e)

@@ -44,7 +44,8 @@ def check_sigma(value: Any, name: str = "smooth_sigma") -> float:
 
 def check_key(value: Any, name: str = "key") -> Any:
     """``None``, an int seed or a ``jax.random`` key (typed or raw uint32 data)."""
-    if isinstance(value, bool) or not (value is None or isinstance(value, (int, np.integer)) or hasattr(value, "dtype")):
+    seed_or_key = value is None or isinstance(value, (int, np.integer)) or hasattr(value, "dtype")
+    if isinstance(value, bool) or not seed_or_key:
         raise GigjaxError(f"{name} must be a jax.random key or an int seed, got {value!r}")
     return int(value) if isinstance(value, (int, np.integer)) else value
 

@@ -4,10 +4,11 @@ ONCE on the real EfficientNet-Lite0 and the centre 224×224 crop of scikit-image
 (``x/127.5 − 1``, as the other Lite0 goldens; the photo is not stored).
 
 The attribution PAIR ranks is gigjax's own XRAI base (``gigjax.methods.xrai.base_attribution``:
-IG from the image's min and max, 4 steps (few: the test ranks it, IG itself is tested elsewhere), max over channels), so the test compares the segmentation
-and the ranking, not IG. Stored in ``xrai_pair.npz``: the class; ``segments_sha256`` and
-``segments_count`` of PAIR's dilated masks (``_get_segments_felzenszwalb``, packed with
-``np.packbits`` in order); PAIR's XRAI map as ``ranks`` (224, 224) int16 (1 = the first region) and
+IG from the image's min and max, 4 steps — few, the test ranks it, IG itself is tested elsewhere —
+max over channels), so the test compares the segmentation and the ranking, not IG.
+
+Stored in ``xrai_pair.npz``: the class; ``segments_sha256`` and ``segments_count`` of PAIR's dilated
+masks (``_get_segments_felzenszwalb``, packed with ``np.packbits`` in order); PAIR's XRAI map as ``ranks`` (224, 224) int16 (1 = the first region) and
 ``gains`` (one value per rank); ``attribution_sum`` (a checksum of the attribution).
 
 Command (from the repository root; gigjax's environment with PyPI ``saliency`` 0.2.1 on the path)::
