@@ -45,7 +45,7 @@ from gigjax.options import POSTPROCESSING, Option, bind
 REQUIREMENTS = {
     "gap_fc_head": "a global-average-pooling + linear head named by card.classifier; the method is defined "
                    "only at the feature map that head pools (card.cam_layer)",
-    "relevance_plan": "an FG-CAM relevance plan for the architecture (gigjax.methods.fgcam.register_plan)",
+    "relevance_plan": "an FG-CAM relevance plan on the model card (ModelCard.relevance_plan)",
 }
 """What a method may need of a model beyond a classifier (``Method.requires``)."""
 

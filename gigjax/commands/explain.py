@@ -22,6 +22,7 @@ from gigjax.explain import explain, explainer
 from gigjax.imageio import read_image, sample_photo_path, save_overlay
 from gigjax.models import available_models, load_model
 from gigjax.probe import resolve_layers
+from gigjax.progress import ProgressBar
 from gigjax.registry import available_methods, get_method
 
 HELP = "explain photos: overlay PNGs, raw .npy maps and top-5 labels"
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="class index or exact class name to explain (default: each image's top-1)")
     parser.add_argument("--out", default="gigjax-out", help="output directory (default: ./gigjax-out)")
     parser.add_argument("--batch-size", type=int, default=8, help="images per batch (default: %(default)s)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (drawn only on a terminal)")
     cli_options.add_postprocess_arguments(parser)
     cli_options.add_method_arguments(parser)
 
@@ -94,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     stems = _stems(paths)
     logits_fn = jax.jit(model.logits)
 
-    for start in range(0, len(photos), args.batch_size):
+    bar = ProgressBar(len(photos) * len(per_method), enabled=not args.no_progress)
+    for start in bar.over(range(0, len(photos), args.batch_size)):
         chunk = slice(start, start + args.batch_size)
         x = model.preprocess(photos[chunk])
         probs = np.asarray(jax.nn.softmax(logits_fn(x), axis=-1))
@@ -103,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         for path, p in zip(paths[chunk], probs):
             print(f"{path}: {_top5(p, card.class_names)}")
         for method, opts in per_method.items():
+            bar.running(method)
             if fused(method):
                 maps = explain(model, x, method, classes, **post, **opts)
                 raw = maps
@@ -118,4 +122,5 @@ def run(args: argparse.Namespace) -> int:
                 title = f"{card.class_names[c]} (p={probs[i, c]:.2f}) - {method}"
                 save_overlay(base + ".png", crops[i], maps[i], title)
                 print(f"  wrote {base}.png, {base}.npy")
+            bar.advance(len(raw))
     return 0

@@ -3,8 +3,8 @@ multi-layer fusion, jit = eager, batch = one by one, blank images, and errors (s
 
 The methods come from the registry, so a new method is covered without editing this file. They run
 on the tiny GAP+FC CNN (fast to compile) with each option's declared ``quick`` value; what a method
-``requires`` of a model is met here (:data:`MET`: the toy has a GAP+FC head, and FG-CAM gets a
-relevance plan for it), and a requirement not met here fails :func:`test_every_requirement_is_met`.
+``requires`` of a model is met here (:data:`MET`: the toy has a GAP+FC head, and its card carries
+FG-CAM's relevance plan), and a requirement not met here fails :func:`test_every_requirement_is_met`.
 A method whose default is a pyramid (GIG-CAM(F)) runs on one scale, the identity (the pyramid is
 tested in tests/test_fusion.py).
 """
@@ -16,13 +16,9 @@ import pytest
 
 import gigjax
 from gigjax import postprocess
-from gigjax.methods.fgcam import Conv, Plan, register_plan
-
-register_plan("tiny_cnn", lambda model: Plan((Conv("conv1", first=True), Conv("conv2"),
-                                              Conv("features/conv", aliases=("features",))), base="features"))
 
 MET = {"gap_fc_head": "the toy's classifier 'fc' after global average pooling",
-       "relevance_plan": "the tiny_cnn plan registered above"}
+       "relevance_plan": "the relevance plan on the tiny_cnn card (gigjax.testing)"}
 METHODS = list(gigjax.available_methods())
 SPECS = {name: gigjax.get_method(name) for name in METHODS}
 # methods defined at any layer (a GAP-head method is defined only at the pooled feature map)
