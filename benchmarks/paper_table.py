@@ -70,7 +70,7 @@ def _quick_options(method: str) -> dict:
     """Smaller step counts for a smoke run: every integer option whose name mentions steps."""
     from gigjax.registry import get_method
 
-    return {k: min(v, 8) for k, v in get_method(method).options.items()
+    return {k: min(v, 8) for k, v in get_method(method).defaults.items()
             if isinstance(v, int) and not isinstance(v, bool) and "step" in k.lower()}
 
 
