@@ -58,7 +58,8 @@ def architecture(name: str) -> Architecture:
     return _ARCHITECTURES[name]
 
 
-def _cache_dir() -> str:
+def cache_dir() -> str:
+    """The gigjax cache folder: ``$GIGJAX_CACHE``, else ``$XDG_CACHE_HOME/gigjax`` or ``~/.cache/gigjax``."""
     root = os.environ.get("GIGJAX_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gigjax")
     return root
@@ -67,7 +68,7 @@ def _cache_dir() -> str:
 def _cache_path(name: str, weights: str, num_classes: int) -> str:
     stat = os.stat(weights)
     key = f"{os.path.abspath(weights)}|{stat.st_size}|{stat.st_mtime_ns}|{num_classes}|v1"
-    return os.path.join(_cache_dir(), f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz")
+    return os.path.join(cache_dir(), f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz")
 
 
 def _expected_shapes(arch: Architecture, module: nn.Module):
