@@ -226,3 +226,11 @@ def _weight_file_meta(name: str, weights, num_classes: int) -> dict | None:
     if num_classes not in (1000, meta["num_classes"]):
         raise GigjaxError(f"{path} has a {meta['num_classes']}-class head; num_classes={num_classes} disagrees")
     return meta
+
+
+def abstract_model(name: str, num_classes: int = 1000) -> Model:
+    """Model ``name`` with ``jax.ShapeDtypeStruct`` variables and no weights read: for shape-only
+    uses (``jax.eval_shape``, ``gigjax.list_layers``) of any zoo model, with or without weights."""
+    arch = architecture(name)
+    module = arch.build(num_classes)
+    return Model(module=module, variables=_expected_shapes(arch, module), card=arch.card(num_classes))
