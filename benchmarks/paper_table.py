@@ -131,6 +131,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"3 images, at most {QUICK_STEPS} steps per method, Score-CAM on {QUICK_CHANNELS} "
                              f"sampled channels")
+    from gigjax import compile_cache
+
+    compile_cache.add_argument(parser)
     args = parser.parse_args(argv)
     wanted = None if args.methods is None else {m.strip() for m in args.methods.split(",") if m.strip()}
     row_methods = [method for _, method, _ in ROWS]
@@ -144,6 +147,7 @@ def main(argv=None) -> int:
     from gigjax.evaluation import Evaluation
     import jax
 
+    compile_cache.setup(args.compile_cache)  # as the gigjax command: a rerun skips XLA compilation
     dataset_spec = args.dataset
     if dataset_spec is None:
         if not os.path.isdir(FIXTURE_VOC):
