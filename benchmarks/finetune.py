@@ -33,11 +33,11 @@ from timing import seconds_per_call, torch_lite0_model
 def ours(batch: int, steps: int, crops: np.ndarray, labels: np.ndarray) -> dict:
     import gigjax
     from gigjax.finetune import backbone as bb
-    from gigjax.finetune import train
+    from gigjax.finetune import train_step
 
     model = gigjax.load_model("efficientnet_lite0")
     head = bb.classifier_path(model)
-    features = train._features_fn(model, head, flip=False)
+    features = train_step.features_fn(model, head, flip=False)
     x = jnp.asarray(crops)
     t_feat = seconds_per_call(lambda: features(model.variables, x).block_until_ready(), steps, warmup=2)
 
@@ -50,7 +50,7 @@ def ours(batch: int, steps: int, crops: np.ndarray, labels: np.ndarray) -> dict:
                                  ("head_step", (), features(model.variables, x))):
         trainable, frozen = bb.split_params(new.variables["params"], layers + (head,))
         optimizer = optax.adamw(1e-4, weight_decay=1e-4)
-        step = train._step_fn(new, head, not layers, False, optimizer, batch)
+        step = train_step.step_fn(new, head, not layers, False, optimizer, batch)
         state = [trainable, optimizer.init(trainable)]
 
         def one():

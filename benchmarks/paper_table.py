@@ -8,7 +8,7 @@ its error, never crashing the table.
 Usage::
 
     python benchmarks/paper_table.py                       # the labelme VOC photos (fetched if missing)
-    python benchmarks/paper_table.py --quick               # 3 images, few steps, sampled Score-CAM channels
+    python benchmarks/paper_table.py --quick               # 3 images, each option's quick value (few steps, ...)
     python benchmarks/paper_table.py --dataset voc/2012 --model resnet50 --weights resnet50.pth
     python benchmarks/paper_table.py --dataset imagenet2012 --boxes ILSVRC2012_bbox_val --model resnet50 ...
     python benchmarks/paper_table.py --option gigcam.steps=50 --option scorecam.batch=64
@@ -66,21 +66,12 @@ def _parse_options(items) -> dict:
     return out
 
 
-QUICK_STEPS = 8  # --quick: at most this many path steps per method
-QUICK_CHANNELS = 64  # --quick: Score-CAM scores this fixed sample of channels, not all (1280 for Lite0)
-
-
 def _quick_options(method: str) -> dict:
-    """A smoke run's options: every integer option whose name mentions steps capped at QUICK_STEPS,
-    and ``max_channels`` (Score-CAM's masked forwards, one per channel) set to QUICK_CHANNELS."""
+    """A smoke run's options: each option's declared cheap value (``Option.quick``: e.g. 3 path steps,
+    Score-CAM's ``max_channels`` 64 of its masked forwards, one per channel)."""
     from gigjax.registry import get_method
 
-    options = get_method(method).options
-    quick = {k: min(v, QUICK_STEPS) for k, v in options.items()
-             if isinstance(v, int) and not isinstance(v, bool) and "step" in k.lower()}
-    if "max_channels" in options:
-        quick["max_channels"] = QUICK_CHANNELS
-    return quick
+    return {name: o.quick for name, o in get_method(method).options.items() if o.quick is not None}
 
 
 def _channel_note(label: str, method_opts: dict, model, post: dict) -> str:
@@ -129,8 +120,8 @@ def main(argv=None) -> int:
     parser.add_argument("--option", action="append", help="method option, e.g. gigcam.steps=50 (repeatable)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "out", "paper_table"))
     parser.add_argument("--quick", action="store_true",
-                        help=f"3 images, at most {QUICK_STEPS} steps per method, Score-CAM on {QUICK_CHANNELS} "
-                             f"sampled channels")
+                        help="3 images and each option's quick value (e.g. 3 path steps, Score-CAM on 64 "
+                             "sampled channels)")
     from gigjax import compile_cache
 
     compile_cache.add_argument(parser)

@@ -12,7 +12,7 @@ from gigjax.errors import GigjaxError
 from gigjax.models import (CheckpointError, Model, ModelCard, WeightMismatchError, available_models,
                            load_model)
 from gigjax.probe import ProbeResult, list_layers, probe, resolve_layers
-from gigjax.registry import Method, available_methods, get_method, register
+from gigjax.registry import Method, available_methods, describe, get_method, register
 from gigjax.targets import target_scores
 from gigjax.explain import explain, explainer
 from gigjax import methods as _methods  # noqa: F401  (fills the registry)
@@ -23,5 +23,5 @@ __version__ = "0.1.0"
 
 __all__ = ["completeness_error", "guided_ig_attributions", "integrated_gradients_attributions",
            "GigjaxError", "CheckpointError", "WeightMismatchError", "Model", "ModelCard", "ProbeResult",
-           "Method", "available_methods", "available_models", "explain", "explainer", "get_method",
+           "Method", "available_methods", "available_models", "describe", "explain", "explainer", "get_method",
            "list_layers", "load_model", "probe", "register", "resolve_layers", "target_scores"]

@@ -53,8 +53,9 @@ def check_baseline(value: Any) -> Any:
 
 
 def baseline_for(model: Any, x: jax.Array, baseline: Any = "black") -> jax.Array:
-    """The (B, H, W, C) baseline batch for the normalised inputs ``x``; raises on a shape mismatch."""
-    baseline = check_baseline(baseline)
+    """The (B, H, W, C) baseline batch for the normalised inputs ``x`` and a baseline validated by
+    :func:`check_baseline` (the ``baseline`` option does that at the API boundary); raises on a
+    shape mismatch."""
     if isinstance(baseline, str):
         value = model.black() if baseline == "black" else jnp.zeros((), x.dtype)
     else:

@@ -4,7 +4,10 @@ Each subcommand lives in ``gigjax/commands/<name>.py`` and exposes ``HELP`` (one
 ``add_arguments(parser)`` and ``run(args) -> int``. Bad input (unreadable image, unknown model,
 method, layer or class, a wrong or damaged weight file, a missing dataset) ends in one
 ``gigjax: error: …`` line on stderr and exit status 2, never a traceback (set ``GIGJAX_DEBUG=1`` to
-see one).
+see one). Only the errors user input can cause are caught (:data:`USER_ERRORS`): the library turns
+every decoder's error on a user's file (PIL, json, pickle, zip, numpy) into a
+:class:`~gigjax.errors.GigjaxError` naming the file where it reads it, so anything else is a bug in
+gigjax and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -15,8 +18,27 @@ import os
 import sys
 
 from gigjax import compile_cache
+from gigjax.errors import GigjaxError
 
 SUBCOMMANDS = ("explain", "methods", "models", "evaluate", "finetune")
+
+USER_ERRORS = (GigjaxError, OSError, UnicodeError, MemoryError)
+"""What bad input can raise: gigjax's own errors (``CheckpointError``, ``WeightMismatchError``, ...),
+the operating system's (missing file, permission, full disk; ``PIL.UnidentifiedImageError`` is one), a
+binary file given where a text file (class names, an image-set list) is read, and running out of memory
+(too large a batch or image)."""
+
+
+def _out_of_device_memory(exc: BaseException) -> bool:
+    """XLA's RESOURCE_EXHAUSTED (a RuntimeError): the accelerator ran out of memory."""
+    return isinstance(exc, RuntimeError) and "RESOURCE_EXHAUSTED" in str(exc)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError) or _out_of_device_memory(exc):
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return f"out of memory ({detail}): try a smaller --batch-size or smaller images"
+    return str(exc)
 
 
 def _available_subcommands() -> dict:
@@ -52,10 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gigjax: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError) as exc:  # GigjaxError, CheckpointError, WeightMismatchError are ValueErrors
-        if os.environ.get("GIGJAX_DEBUG"):
+    except (*USER_ERRORS, RuntimeError) as exc:
+        if os.environ.get("GIGJAX_DEBUG") or not (isinstance(exc, USER_ERRORS) or _out_of_device_memory(exc)):
             raise
-        print(f"gigjax: error: {exc}", file=sys.stderr)
+        print(f"gigjax: error: {_message(exc)}", file=sys.stderr)
         return 2
 
 

@@ -1,114 +1,109 @@
-"""``gigjax.explain`` and ``gigjax.explainer``: any registered method, post-processed, jit-compiled.
+"""``gigjax.explain`` and ``gigjax.explainer``: any method, post-processed, jit-compiled.
 
 ``explainer(method, **options)`` returns a pure function ``(model, x, targets=None) → (B, H, W)``
 that can be jitted, vmapped and composed like any JAX function. ``explain(model, x, ...)`` is the
-convenience entry point: it validates its input eagerly (shapes, dtypes, NaN, targets, options), then
-runs a cached ``jax.jit`` of the same explainer. Maps stay ``jax.Array`` on the device.
+convenience entry point: it validates its input eagerly (shapes, dtypes, NaN, targets), then runs a
+cached ``jax.jit`` of the same explainer. Maps stay ``jax.Array`` on the device.
 
-Post-processing options (all methods):
-  layer: a layer path or a sequence of paths (methods that use layers; default: the card's CAM layer).
-  fuse: how several layers are combined, ``"mean"`` (pytorch-grad-cam) or ``"max"`` (LayerCAM).
-  relu: ReLU on the raw map(s) (default ``True``).
-  normalize: per-image min–max normalisation to [0, 1] (default ``True``).
-  output_size: (H, W) of the result (default: the input's size).
-  raw: return the method's raw map — no ReLU, no normalisation, native resolution (one layer only).
-  scales: multi-scale fusion pyramid, e.g. ``(1, 2)`` (see :mod:`gigjax.fusion`).
+``method`` is a registered name or a :class:`gigjax.Method` value. ``options`` are the method's own
+and the post-processing options every method takes (:data:`gigjax.options.POSTPROCESSING`: ``layer``,
+``fuse``, ``relu``, ``normalize``, ``output_size``, ``raw``, ``scales``, ``fusion``);
+``gigjax.describe(method)`` lists them all with their defaults, choices and docs. Options are
+validated once, when the explainer is built (before anything is traced); the input once per call, at
+its boundary (:mod:`gigjax.boundary`); the method itself then checks nothing but shapes.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import jax
 import numpy as np
 
 from gigjax import postprocess
+from gigjax.boundary import check_call, check_layers
 from gigjax.errors import GigjaxError
+from gigjax.fusion import multiscale
 from gigjax.models import Model
-from gigjax.probe import resolve_layers
-from gigjax.registry import get_method
-from gigjax.targets import Targets, check_targets
-from gigjax.validation import check_choice, check_images
+from gigjax.options import POSTPROCESSING, bind
+from gigjax.registry import Method, get_method
+from gigjax.targets import Targets
 
 Explainer = Callable[..., jax.Array]
 
 
-def _as_size(output_size) -> tuple[int, int] | None:
-    if output_size is None:
-        return None
-    try:
-        h, w = (int(v) for v in output_size)
-    except (TypeError, ValueError):
-        raise GigjaxError(f"output_size must be (H, W), got {output_size!r}") from None
-    if h < 1 or w < 1:
-        raise GigjaxError(f"output_size must be positive, got {output_size!r}")
-    return h, w
-
-
-def _check_call(model: Model, x: jax.Array, targets: Targets) -> tuple[jax.Array, Targets]:
-    """The (validated x, normalised targets) of one call; raises :class:`GigjaxError` for bad input."""
-    x = check_images(x)
-    if not isinstance(model, Model):
-        raise GigjaxError(f"model must be a gigjax Model (see gigjax.load_model), got {type(model).__name__}")
-    return x, check_targets(targets, x.shape[0], model.card.num_classes)
-
-
-def _as_layers(layer) -> str | tuple[str, ...] | None:
-    if layer is None or isinstance(layer, str):
-        return layer
-    return tuple(layer)
-
-
-def explainer(method: str = "gradcam", *, layer: str | Sequence[str] | None = None, fuse: str = "mean",
-              relu: bool = True, normalize: bool = True, output_size: tuple[int, int] | None = None,
-              raw: bool = False, scales: Sequence[float] | None = None, **options: Any) -> Explainer:
-    """Builds the pure explainer ``(model, x, targets=None) → (B, H, W) jax.Array``.
-
-    ``options`` are the method's own (see ``gigjax.describe(method)``); unknown names or bad values
-    raise :class:`GigjaxError` here, before anything runs.
-    """
+def _bind(method: str | Method, options: dict) -> tuple[Method, dict, dict]:
+    """(the method, its post-processing options, its own options), all validated."""
     spec = get_method(method)
-    opts = spec.bind(options)
-    if "scales" in opts:  # a method's own default pyramid (gigcam_f); an explicit scales= wins
-        own = opts.pop("scales")
-        scales = own if scales is None else scales
-    check_choice(fuse, "fuse", ("mean", "max"))
-    size = _as_size(output_size)
-    layer = _as_layers(layer)
-    if layer is not None and not spec.uses_layers:
-        raise GigjaxError(f"method {method!r} works on the input, not on a layer: drop layer={layer!r}")
-    if raw and scales is not None:
+    own = {k: v for k, v in options.items() if k in spec.options or k not in POSTPROCESSING}
+    opts = spec.bind(own)
+    post = {k: opts.pop(k) for k in list(opts) if k in POSTPROCESSING}  # defaults the method declares
+    post = bind(POSTPROCESSING, {**post, **{k: v for k, v in options.items() if k not in own}},
+                "post-processing")
+    if post["scales"] == (1.0,):  # a one-scale pyramid is the identity
+        post["scales"] = None
+    if post["layer"] is not None and not spec.uses_layers:
+        raise GigjaxError(f"method {spec.name!r} works on the input, not on a layer: drop layer={post['layer']!r}")
+    if post["raw"] and post["scales"] is not None:
         raise GigjaxError("raw maps are per scale: drop raw=True or scales")
+    return spec, post, opts
 
-    def core(model: Model, x: jax.Array, targets: Targets = None, out_size: tuple[int, int] | None = None):
-        x, targets = _check_call(model, x, targets)
-        layers = resolve_layers(model, layer, x) if spec.uses_layers else ()
+
+def _pipeline(spec: Method, post: dict, opts: dict) -> Callable:
+    """The unchecked explainer ``(model, x, targets, layers) → maps`` of validated options and input."""
+
+    def core(model: Model, x: jax.Array, targets: Targets, out_size, layers: tuple[str, ...]):
         maps = spec.fn(model, x, targets, layers=layers, **opts)
-        if raw:
+        if post["raw"]:
             if spec.uses_layers and len(maps) != 1:
                 raise GigjaxError("raw=True returns one layer's map: give a single layer")
             return maps[0] if spec.uses_layers else maps
-        out_size = out_size or size or tuple(x.shape[1:3])
+        out_size = out_size or post["output_size"] or tuple(x.shape[1:3])
         if spec.uses_layers:
-            return postprocess.fuse_layers(maps, fuse, relu=relu, norm=normalize, size=out_size)
-        return postprocess.finish(maps, out_size, relu=relu, norm=normalize)
+            return postprocess.fuse_layers(maps, post["fuse"], relu=post["relu"], norm=post["normalize"],
+                                           size=out_size)
+        return postprocess.finish(maps, out_size, relu=post["relu"], norm=post["normalize"])
 
-    if scales is None:
-        return functools.wraps(core)(lambda model, x, targets=None: core(model, x, targets))
-    from gigjax.fusion import multiscale  # the "+M" combinator
+    if post["scales"] is None:
+        return lambda model, x, targets, layers: core(model, x, targets, None, layers)
 
-    return multiscale(core, scales, output_size=size)
+    def pyramid(model, x, targets, layers):
+        fused = multiscale(lambda m, xs, t, size: core(m, xs, t, size, layers), post["scales"],
+                           fusion=post["fusion"], output_size=post["output_size"])
+        return fused(model, x, targets)
+
+    return pyramid
 
 
-def _split_options(method: str, options: dict) -> tuple[tuple, dict]:
+def _layers(spec: Method, post: dict, model: Model, x: jax.Array) -> tuple[str, ...]:
+    return check_layers(model, post["layer"], x, spec.uses_layers, post["scales"] or ())
+
+
+def explainer(method: str | Method = "gradcam", **options: Any) -> Explainer:
+    """Builds the pure explainer ``(model, x, targets=None) → (B, H, W) jax.Array``.
+
+    ``method`` is a registered name or a :class:`gigjax.Method`; ``options`` are listed by
+    ``gigjax.describe(method)``. Unknown names or bad values raise :class:`GigjaxError` here,
+    before anything runs.
+    """
+    spec, post, opts = _bind(method, options)
+    run = _pipeline(spec, post, opts)
+
+    def explain_fn(model: Model, x: jax.Array, targets: Targets = None) -> jax.Array:
+        x, targets = check_call(model, x, targets)
+        return run(model, x, targets, _layers(spec, post, model, x))
+
+    return functools.wraps(run)(explain_fn)
+
+
+def _split(spec: Method, options: dict) -> tuple[tuple, dict]:
     """Array-valued options become jit arguments; the rest are hashed into the compile cache key."""
-    spec = get_method(method)
     static, arrays = [], {}
     for name, value in options.items():
         if isinstance(value, (jax.Array, np.ndarray)):
             if name not in spec.array_options:
-                raise GigjaxError(f"option {name}= of method {method!r} does not take an array")
+                raise GigjaxError(f"option {name}= of method {spec.name!r} does not take an array")
             arrays[name] = value
         else:
             if isinstance(value, list):
@@ -122,30 +117,34 @@ def _split_options(method: str, options: dict) -> tuple[tuple, dict]:
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(method: str, static: tuple, targets_fn: Callable | None) -> Callable:
-    def run(model, x, targets, arrays):
-        fn = explainer(method, **dict(static), **arrays)
-        return fn(model, x, targets_fn if targets_fn is not None else targets)
+def _compiled(spec: Method, post: tuple, static: tuple, targets_fn: Callable | None) -> Callable:
+    post = dict(post)
 
-    return jax.jit(run)
+    def jitted(model, x, targets, arrays):
+        fn = _pipeline(spec, post, {**dict(static), **arrays})
+        return fn(model, x, targets_fn if targets_fn is not None else targets, _layers(spec, post, model, x))
+
+    return jax.jit(jitted)
 
 
-def explain(model: Model, x: jax.Array, method: str = "gradcam", targets: Targets = None, **options: Any) -> jax.Array:
+def explain(model: Model, x: jax.Array, method: str | Method = "gradcam", targets: Targets = None,
+            **options: Any) -> jax.Array:
     """Explains ``targets`` of ``model`` on the normalised batch ``x`` with ``method``.
 
     Args:
       model: a :class:`gigjax.models.Model` (``gigjax.load_model``).
       x: (B, H, W, 3) float batch normalised for the model (``model.preprocess(photos)``).
-      method: a registered method name (``gigjax.available_methods()``).
+      method: a registered method name (``gigjax.available_methods()``) or a :class:`gigjax.Method`.
       targets: ``None`` (argmax), an int, an int array of length B, or a callable on the logits.
-      **options: post-processing options (see module docstring) and the method's own options.
+      **options: the method's own and the post-processing options (``gigjax.describe(method)``).
 
     Returns:
       (B, H, W) ``jax.Array`` of maps (in [0, 1] unless ``normalize=False`` or ``raw=True``).
     """
-    x, targets = _check_call(model, x, targets)  # eagerly: inside jit NaN values cannot be seen
-    explainer(method, **options)  # validates every option eagerly, outside jit
-    static, arrays = _split_options(method, options)
+    spec, post, opts = _bind(method, options)  # every option, eagerly, outside jit
+    x, targets = check_call(model, x, targets)  # eagerly: inside jit NaN values cannot be seen
+    static, arrays = _split(spec, opts)
+    post_key = tuple(sorted(post.items()))
     if callable(targets):
-        return _compiled(method, static, targets)(model, x, None, arrays)
-    return _compiled(method, static, None)(model, x, targets, arrays)
+        return _compiled(spec, post_key, static, targets)(model, x, None, arrays)
+    return _compiled(spec, post_key, static, None)(model, x, targets, arrays)

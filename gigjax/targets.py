@@ -7,6 +7,13 @@
 * an int array of length B — one class per image (any other length is an error);
 * a callable on the logits ``(B, C) → (B,)``: an integer result is taken as class indices, a float
   result as the scores to explain themselves (e.g. the log-sum-exp of several classes' logits).
+
+**Out-of-range classes** (negative or ≥ C) are an error wherever they can be seen: an int or a concrete
+array in an eager call (``gigjax.explain``, or the explainer called outside ``jit``). Where they cannot
+— a traced array under ``jax.jit``, or the integer result of a callable, which always runs traced — the
+image's map is **all NaN**: :func:`target_scores` gives it a NaN score with a NaN gradient and reports
+its class as C (one past the last), which JAX's gathers (default ``fill`` mode) also turn into NaN. It
+is never a blank map, and a negative index never wraps around to another class (−3 is not class C−3).
 """
 
 from __future__ import annotations
@@ -55,8 +62,12 @@ def _check_range(arr: np.ndarray, num_classes: int | None) -> None:
 
 
 def target_scores(targets: Targets, logits: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(B, C) logits → (scores (B,), classes (B,) int32). ``classes`` is −1 where a callable gave scores."""
-    batch = logits.shape[0]
+    """(B, C) logits → (scores (B,), classes (B,) int32).
+
+    ``classes`` is −1 where a callable gave scores, and C where the requested class is out of range
+    (negative or ≥ C); such an image's score is NaN and so is its gradient (see the module docstring).
+    """
+    batch, num_classes = logits.shape
     if callable(targets):
         out = targets(logits)
         if getattr(out, "shape", None) != (batch,):
@@ -70,8 +81,17 @@ def target_scores(targets: Targets, logits: jax.Array) -> tuple[jax.Array, jax.A
         classes = jnp.argmax(jax.lax.stop_gradient(logits), axis=-1).astype(jnp.int32)
     else:
         classes = jnp.broadcast_to(jnp.asarray(targets, jnp.int32), (batch,))
-    scores = jnp.take_along_axis(logits, classes[:, None], axis=1)[:, 0]
-    return scores, classes
+    return _gather_scores(logits, classes)
+
+
+def _gather_scores(logits: jax.Array, classes: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Each row's logit at ``classes``; out-of-range rows get a NaN score (times NaN, so the gradient is
+    NaN too, not the 0 a gather past the end would give) and the class C."""
+    num_classes = logits.shape[-1]
+    valid = (classes >= 0) & (classes < num_classes)
+    picked = jnp.take_along_axis(logits, jnp.where(valid, classes, 0)[:, None], axis=1)[:, 0]
+    poison = jnp.where(valid, 1.0, jnp.nan).astype(logits.dtype)
+    return picked * poison, jnp.where(valid, classes, num_classes).astype(jnp.int32)
 
 
 def freeze_targets(targets: Targets, model: Any, x: jax.Array) -> Targets:

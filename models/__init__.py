@@ -10,7 +10,7 @@ from gigjax.models.convert import WeightMismatchError
 from gigjax.models.model import Model
 from gigjax.models.torch_checkpoint import CheckpointError, load_state_dict
 from gigjax.models.zoo import available_models, load_model, load_variables, register_architecture
-from gigjax.models import registry as _registry  # noqa: F401  (fills the architecture table)
+from gigjax.models import architectures as _architectures  # noqa: F401  (fills the architecture table)
 
 __all__ = ["Model", "ModelCard", "CheckpointError", "WeightMismatchError", "available_models", "load_model",
            "load_variables", "load_state_dict", "imagenet_class_names", "register_architecture"]

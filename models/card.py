@@ -5,8 +5,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 from importlib import resources
+from typing import TYPE_CHECKING, Callable
 
 from gigjax.errors import GigjaxError
+
+if TYPE_CHECKING:
+    from gigjax.models.model import Model
+    from gigjax.models.relevance_plan import Plan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +29,11 @@ class ModelCard:
       classifier: path of the final ``Dense`` after global average pooling (``None`` when the head
         is not GAP+FC, e.g. VGG16); CAM needs it.
       description: one line for ``--help`` and the README.
+      last_stage: parameter path prefixes of the architecture's last stage, what ``gigjax finetune
+        --train-last-stage`` trains besides the head (``()``: none declared).
+      relevance_plan: ``model → Plan``, builds FG-CAM's layer-by-layer walk for this architecture
+        (:mod:`gigjax.models.relevance_plan`); ``None`` when FG-CAM does not apply. A module-level
+        function, so cards stay hashable and equal cards compile once under ``jax.jit``.
     """
 
     name: str
@@ -36,19 +46,31 @@ class ModelCard:
     cam_layer: str
     classifier: str | None = None
     description: str = ""
+    last_stage: tuple[str, ...] = ()
+    relevance_plan: Callable[[Model], Plan] | None = None
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
 
     def class_index(self, name_or_index: str | int) -> int:
-        """Resolves a class given by index or by (case-insensitive) name; raises :class:`GigjaxError`."""
+        """Resolves a class given by index or by name; raises :class:`GigjaxError`.
+
+        A name matches exactly first (ImageNet has both ``"Cardigan"``, the dog, and ``"cardigan"``,
+        the sweater), else case-insensitively. A name that fits several classes (``"CARDIGAN"``, or a
+        name a card lists twice) is an error listing them.
+        """
         if isinstance(name_or_index, str) and not name_or_index.strip().lstrip("-").isdigit():
-            wanted = name_or_index.strip().lower()
-            matches = [i for i, n in enumerate(self.class_names) if n.lower() == wanted]
+            wanted = name_or_index.strip()
+            matches = [i for i, n in enumerate(self.class_names) if n == wanted]
+            matches = matches or [i for i, n in enumerate(self.class_names) if n.lower() == wanted.lower()]
             if not matches:
                 raise GigjaxError(f"unknown class {name_or_index!r} for {self.name} "
-                                 f"(give an index 0..{self.num_classes - 1} or an exact class name)")
+                                  f"(give an index 0..{self.num_classes - 1} or an exact class name)")
+            if len(matches) > 1:
+                candidates = ", ".join(f"{i} {self.class_names[i]!r}" for i in matches)
+                raise GigjaxError(f"class {name_or_index!r} is ambiguous for {self.name}: it names {candidates}; "
+                                  f"give the exact name or the index")
             return matches[0]
         index = int(name_or_index)
         if not 0 <= index < self.num_classes:

@@ -70,6 +70,59 @@ def _to_flax_layout(leaf: str, value: np.ndarray) -> np.ndarray:
     return value
 
 
+def _flax_layout_shape(leaf: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape :func:`_to_flax_layout` gives a tensor of ``shape``."""
+    if leaf == "kernel" and len(shape) == 4:
+        return tuple(shape[i] for i in (2, 3, 1, 0))
+    if leaf == "kernel" and len(shape) == 2:
+        return tuple(shape[::-1])
+    return tuple(shape)
+
+
+def check_shapes(shapes: Mapping[str, tuple[int, ...]], name_map: NameMap, expected_shapes, arch: str,
+                 source: str = "weight file") -> dict[str, tuple[str, ...]]:
+    """Checks a torch state dict's *shapes* against the architecture, before any tensor is read.
+
+    Args:
+      shapes: ``{torch_name: shape}``.
+      name_map, expected_shapes, arch, source: as for :func:`torch_to_flax`.
+
+    Returns:
+      ``{torch_name: (collection, *flax_path)}`` for the entries to load.
+
+    Raises:
+      WeightMismatchError: unknown, missing or mis-shaped entries.
+    """
+    expected = flax.traverse_util.flatten_dict(expected_shapes)
+    targets: dict[str, tuple[str, ...]] = {}
+    unexpected, wrong_shape = [], []
+    for name, shape in shapes.items():
+        target = name_map(name)
+        if target is None:
+            continue
+        collection, path = target
+        key = (collection, *path)
+        if key not in expected:
+            unexpected.append(name)
+            continue
+        if _flax_layout_shape(path[-1], tuple(shape)) != tuple(expected[key].shape):
+            wrong_shape.append(f"{name} {_flax_layout_shape(path[-1], tuple(shape))} vs {tuple(expected[key].shape)}")
+            continue
+        targets[name] = key
+    found = set(targets.values())
+    missing = ["/".join(k) for k in expected if k not in found]
+    if unexpected or wrong_shape or missing:
+        parts = []
+        if wrong_shape:
+            parts.append(f"{len(wrong_shape)} tensors of the wrong shape (e.g. {', '.join(wrong_shape[:3])})")
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
+        raise WeightMismatchError(f"{source} is not a {arch} checkpoint: " + "; ".join(parts))
+    return targets
+
+
 def torch_to_flax(state_dict: Mapping[str, np.ndarray], name_map: NameMap, expected_shapes, arch: str,
                   source: str = "weight file") -> dict:
     """Builds the nested Flax variables dict from a torch state dict.
@@ -85,33 +138,10 @@ def torch_to_flax(state_dict: Mapping[str, np.ndarray], name_map: NameMap, expec
     Raises:
       WeightMismatchError: unknown, missing or mis-shaped entries.
     """
+    targets = check_shapes({k: np.shape(v) for k, v in state_dict.items()}, name_map, expected_shapes, arch, source)
     expected = flax.traverse_util.flatten_dict(expected_shapes)
-    out: dict[tuple[str, ...], np.ndarray] = {}
-    unexpected, wrong_shape = [], []
-    for name, value in state_dict.items():
-        target = name_map(name)
-        if target is None:
-            continue
-        collection, path = target
-        key = (collection, *path)
-        if key not in expected:
-            unexpected.append(name)
-            continue
-        value = _to_flax_layout(path[-1], np.asarray(value))
-        if tuple(value.shape) != tuple(expected[key].shape):
-            wrong_shape.append(f"{name} {tuple(value.shape)} vs {tuple(expected[key].shape)}")
-            continue
-        out[key] = value.astype(expected[key].dtype, copy=False)
-    missing = ["/".join(k) for k in expected if k not in out]
-    if unexpected or wrong_shape or missing:
-        parts = []
-        if wrong_shape:
-            parts.append(f"{len(wrong_shape)} tensors of the wrong shape (e.g. {', '.join(wrong_shape[:3])})")
-        if missing:
-            parts.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
-        raise WeightMismatchError(f"{source} is not a {arch} checkpoint: " + "; ".join(parts))
+    out = {key: _to_flax_layout(key[-1], np.asarray(state_dict[name])).astype(expected[key].dtype, copy=False)
+           for name, key in targets.items()}
     return flax.traverse_util.unflatten_dict(out)
 
 

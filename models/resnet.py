@@ -20,8 +20,9 @@ ReLUs have no weights, so torchvision checkpoints load unchanged. Feature maps a
 ``layer1`` 56×56×256, ``layer2`` 28×28×512, ``layer3`` 14×14×1024, ``layer4`` 7×7×2048 (the default
 CAM layer, pytorch-grad-cam's ``model.layer4[-1]``). Any input size works (``avgpool`` is global).
 
-The stage table :data:`STAGES` is the single source of the structure, for code that walks the
-network block by block (e.g. FG-CAM's relevance rules).
+The stage table :data:`STAGES` is the single source of the structure. Beside the module: its FG-CAM
+plan (:func:`relevance_plan`) and its last stage for fine-tuning (:data:`LAST_STAGE`), both carried
+by its card.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import jax
 
 from gigjax.models import convert
 from gigjax.models.layers import AdaptiveAvgPool2d, Conv2d, MaxPool2d, ReLU, batch_norm
+from gigjax.models.relevance_plan import Conv, Pass, Plan, Pool, Residual, numbered
 
 BN_EPS = 1e-5
 EXPANSION = 4
@@ -109,3 +111,32 @@ def probe_layers() -> tuple[str, ...]:
     """The layers listed on the card: the stem, every stage, and every block of the last stage."""
     last = STAGES[-1][0]
     return ("relu", "maxpool", "layer1", "layer2", "layer3", "layer4") + tuple(f"layer4/{b}" for b in range(last))
+
+
+# What --train-last-stage trains besides the head: conv5_x, the last stage (three bottlenecks, 2048 ch).
+LAST_STAGE = (f"layer{len(STAGES)}",)
+
+
+def relevance_plan(model) -> Plan:
+    """FG-CAM plan of a torchvision-layout ResNet (gigjax's extension, spec §6), read from the model's
+    parameter tree so Bottleneck and BasicBlock stages both work: every BatchNorm folded into its conv,
+    each residual add split between its branches, the stem pool under the winner rule; the base is the
+    last stage. Blocks ``layerS/B`` have ``convN``/``bnN``/``reluN`` and an optional ``downsample/0``
+    conv + ``downsample/1`` BN."""
+    params = model.variables["params"]
+    steps: list = [Conv("conv1", bn="bn1", first=True), Pass("relu"), Pool("maxpool")]
+    stages = numbered(params, r"layer\d+")
+    for stage in stages:
+        blocks = numbered(params[stage], r"\d+")
+        for b, block in enumerate(blocks):
+            path = f"{stage}/{block}"
+            main: list = []
+            for n, conv in enumerate(numbered(params[stage][block], r"conv\d+")):
+                if n:
+                    main.append(Pass(f"{path}/relu{n}"))
+                main.append(Conv(f"{path}/{conv}", bn=f"{path}/bn{conv[4:]}"))
+            shortcut = ((Conv(f"{path}/downsample/0", bn=f"{path}/downsample/1"),)
+                        if "downsample" in params[stage][block] else ())
+            aliases = (stage,) if b == len(blocks) - 1 else ()
+            steps.append(Residual(path, tuple(main), shortcut, aliases))
+    return Plan(tuple(steps), base=stages[-1])

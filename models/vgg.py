@@ -16,6 +16,8 @@ that walks the network layer by layer (e.g. FG-CAM) reads the plan from :data:`F
                                Linear 4096→num_classes (Dropout is the identity at inference)
 
 VGG16 has no global-average-pool head, so the card's ``classifier`` is ``None`` (CAM does not apply).
+Beside the module: its FG-CAM plan (:func:`relevance_plan`, the official FG-CAM rules) and its last
+stage for fine-tuning (:data:`LAST_STAGE`), both carried by its card.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import jax
 
 from gigjax.models import convert
 from gigjax.models.layers import AdaptiveAvgPool2d, Conv2d, Dropout, MaxPool2d, ReLU, flatten_nchw
+from gigjax.models.relevance_plan import Plan, sequential_plan
 
 # torchvision's configuration "D": output channels of each 3×3 conv, "M" for a 2×2 max-pool.
 CONFIG_D: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
@@ -112,3 +115,27 @@ def torch_name_map(name: str) -> tuple[str, tuple[str, ...]] | None:
 def probe_layers() -> tuple[str, ...]:
     """The layers listed on the card: every ReLU and max-pool output of ``features``."""
     return tuple(f"features/{i}" for i, spec in enumerate(FEATURES) if spec.kind in ("relu", "maxpool"))
+
+
+# What --train-last-stage trains besides the head: conv5_1..3 and fc6, fc7.
+LAST_STAGE = ("features/24", "features/26", "features/28", "classifier/0", "classifier/3")
+
+
+def relevance_plan(model, prefix: str = "features") -> Plan:
+    """FG-CAM plan of a torchvision-layout VGG, read off the model (so any configuration works): each
+    ``features/i`` with a conv kernel is a conv, one that changes the spatial size is a max-pool, any
+    other (ReLU, BatchNorm) passes through (the official FG-CAM rules: BatchNorm not folded). The
+    base is the last entry (VGG16: ``features/30``, pool5)."""
+    from gigjax.probe import list_layers  # local: gigjax.probe imports this package
+
+    params, shapes = model.variables["params"][prefix], list_layers(model)
+    kinds, size = [], None
+    while f"{prefix}/{len(kinds)}" in shapes:
+        i = len(kinds)
+        shape = tuple(shapes[f"{prefix}/{i}"][1:3])
+        if "kernel" in params.get(str(i), {}):
+            kinds.append("conv")
+        else:
+            kinds.append("maxpool" if size is not None and shape != size else "relu")
+        size = shape
+    return sequential_plan(kinds, prefix)

@@ -111,9 +111,7 @@ def load_variables(name: str, weights: str, num_classes: int = 1000) -> dict:
     gigjax ``.npz``) into checked Flax variables for architecture ``name``. Torch files are converted
     once and cached as ``.npz`` under ``$GIGJAX_CACHE`` (default ``~/.cache/gigjax``)."""
     arch = architecture(name)
-    weights = os.fspath(weights)
-    if not os.path.isfile(weights):
-        raise CheckpointError(f"{weights}: no such weight file")
+    weights = weight_file.existing_weight_file(weights)
     module = arch.build(num_classes)
     expected = _expected_shapes(arch, module)
     if weights.endswith(".npz"):
@@ -124,19 +122,20 @@ def load_variables(name: str, weights: str, num_classes: int = 1000) -> dict:
             return _check_variables(_read_gigjax_npz(cache), expected, name, cache)
         except (CheckpointError, convert.WeightMismatchError):
             pass  # stale or damaged cache: convert again
-    state_dict = load_state_dict(weights)
+
+    def check_shapes(shapes):  # before any tensor data is read: a wrong or hostile file costs nothing
+        try:
+            convert.check_shapes(shapes, arch.name_map, expected, name, weights)
+        except convert.WeightMismatchError as exc:
+            other = _guess_architecture(shapes, exclude=name)
+            if other is None:
+                raise
+            raise convert.WeightMismatchError(f"{exc}. Its names fit {other}: load_model({other!r}, weights=...)?") from None
+
+    state_dict = load_state_dict(weights, check_shapes)
+    variables = convert.torch_to_flax(state_dict, arch.name_map, expected, name, weights)
     try:
-        variables = convert.torch_to_flax(state_dict, arch.name_map, expected, name, weights)
-    except convert.WeightMismatchError as exc:
-        other = _guess_architecture(state_dict, exclude=name)
-        if other is None:
-            raise
-        raise convert.WeightMismatchError(f"{exc}. Its names fit {other}: load_model({other!r}, weights=...)?") from None
-    try:
-        os.makedirs(os.path.dirname(cache), exist_ok=True)
-        tmp = cache + f".{os.getpid()}.tmp.npz"
-        np.savez(tmp, **convert.flatten_variables(variables))
-        os.replace(tmp, cache)
+        weight_file.write(cache, convert.flatten_variables(variables))
     except OSError:
         pass  # a read-only cache only costs a conversion next time
     return variables
@@ -215,8 +214,6 @@ def _weight_file_meta(name: str, weights, num_classes: int) -> dict | None:
     path = os.fspath(weights)
     if not path.endswith(".npz"):
         return None
-    if not os.path.isfile(path):
-        raise CheckpointError(f"{path}: no such weight file")
     meta = weight_file.peek_meta(path)
     if meta is None:
         return None

@@ -137,3 +137,27 @@ class TestBadInput:
     def test_not_a_model(self, toy_x):
         with pytest.raises(gigjax.GigjaxError, match="gigjax Model"):
             gigjax.explain(object(), toy_x)
+
+
+def test_a_method_value_needs_no_registration(toy, toy_x):
+    """A user's Method, declared with its option and passed by value, through explainer, explain and describe."""
+    from gigjax.methods.base import gradient_cam
+    from gigjax.methods.gradcam import gradcam_term
+    from gigjax.options import Option
+
+    scaled = gigjax.Method(name="scaled_gradcam", fn=gradient_cam(lambda a, g, *, factor: factor * gradcam_term(a, g)),
+                           summary="Grad-CAM times a factor",
+                           options={"factor": Option(2.0, "the factor", check=lambda v, name: float(v))})
+    assert "scaled_gradcam" not in gigjax.available_methods()
+    raw = gigjax.explain(toy, toy_x, raw=True)
+    np.testing.assert_allclose(gigjax.explain(toy, toy_x, scaled, raw=True), 2 * raw, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(gigjax.explainer(scaled, factor=3, raw=True)(toy, toy_x), 3 * raw, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(gigjax.explain(toy, toy_x, scaled), gigjax.explain(toy, toy_x), rtol=1e-5, atol=1e-6)
+    assert gigjax.describe(scaled).options["factor"].default == 2.0
+    with pytest.raises(gigjax.GigjaxError, match="method 'scaled_gradcam' has no option"):
+        gigjax.explainer(scaled, steps=2)
+
+
+def test_layer_must_name_layers(toy, toy_x):
+    with pytest.raises(gigjax.GigjaxError, match="layer must be a layer path or a sequence of layer paths"):
+        gigjax.explain(toy, toy_x, layer=5)

@@ -16,14 +16,22 @@ from gigjax.commands import options as cli_options
 from gigjax.data import open_dataset
 from gigjax.errors import GigjaxError
 from gigjax.evaluation import Evaluation
-from gigjax.evaluation.targets import CLASS_MAPS, MAPPED_TARGETS
-from gigjax.metrics import METRICS, SPACES, TOLERANCE
+from gigjax.evaluation.class_targets import CLASS_MAPS, MAPPED_TARGETS
+from gigjax.metrics import METRICS, SPACES, TABLE, TOLERANCE
 from gigjax.models import available_models, load_model
 
 HELP = "evaluate methods on a dataset (pointing game, energy PG, drop/increase, deletion/insertion); resumable"
 
 
+def _metrics_help() -> str:
+    """Every metric of the table, with its description (the epilog of ``gigjax evaluate --help``)."""
+    return "metrics: " + "; ".join(
+        f"{name} ({row.title}, {row.better} is better{'' if row.default else ', not in the default'}): "
+        f"{row.description}" for name, row in TABLE.items())
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = _metrics_help()
     d = parser.add_argument_group("data")
     d.add_argument("--dataset", required=True,
                    help="a TFDS name (voc/2012, voc/2007, coco/2014, imagenet2012), a VOCdevkit folder "
@@ -52,20 +60,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e.add_argument("--methods", type=cli_options.name_list, default=("gradcam",),
                    help="method names, comma-separated (see `gigjax methods`)")
     e.add_argument("--metrics", type=cli_options.name_list, default=METRICS,
-                   help=f"comma-separated, any of {', '.join(METRICS)} (default: all)")
+                   help=f"comma-separated, any of {', '.join(TABLE)} (default: {', '.join(METRICS)})")
     e.add_argument("--batch-size", type=int, default=8, help="images per batch (rounded up to the device count)")
     e.add_argument("--out", default="gigjax-eval", help="output folder; an existing run there is resumed")
     e.add_argument("--tolerance", type=int, default=TOLERANCE, help="pointing game tolerance in pixels")
     e.add_argument("--masking-space", choices=SPACES, default="normalized",
                    help="average drop / increase: multiply the normalised input (default) or the pixels")
-    e.add_argument("--step", type=int, default=224,
-                   help="deletion/insertion: pixels per step (RISE used 224 and 1792 at 224x224)")
+    e.add_argument("--pixels-per-step", "--step", dest="pixels_per_step", type=int, default=224,
+                   help="deletion/insertion: pixels changed per step (RISE used 224 and 1792 at 224x224)")
     e.add_argument("--curve-chunk", type=int, default=8,
                    help="deletion/insertion steps evaluated per model call (bounds memory)")
     e.add_argument("--examples", type=int, default=4, help="images shown in the example-map grid")
     e.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="an unreadable image stops the run (raise) or is recorded as failed (skip)")
-    e.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar (it is drawn only on a terminal)")
     cli_options.add_postprocess_arguments(parser)
     cli_options.add_method_arguments(parser)
 
@@ -106,11 +114,11 @@ def run(args: argparse.Namespace) -> int:
     evaluation = Evaluation(
         model, dataset, methods, args.out, metrics=tuple(args.metrics), batch_size=args.batch_size,
         limit=args.limit, settings={"tolerance": args.tolerance, "masking_space": args.masking_space,
-                                    "step": args.step, "chunk": args.curve_chunk},
+                                    "pixels_per_step": args.pixels_per_step, "curve_chunk": args.curve_chunk},
         method_options=cli_options.method_options(args, methods), postprocess=_postprocess(args),
         class_map=args.class_map, mapped_target=args.mapped_target, examples=args.examples,
-        on_error=args.on_error,
-        progress=not args.no_progress,
+        on_error=args.on_error, progress=not args.no_progress,
+        weights_file=args.weights if args.weights and os.path.isfile(args.weights) else None,
         model_id=f"{args.model}:{os.path.abspath(args.weights) if args.weights else 'embedded'}:{num_classes}")
     print(f"gigjax: {dataset!r}, {evaluation.count} images, methods {', '.join(methods)}, "
           f"{evaluation.sharding.count} device(s), results in {args.out}", file=sys.stderr)

@@ -23,7 +23,8 @@ from gigjax.explain import explain, explainer
 from gigjax.imageio import read_image, sample_photo_path
 from gigjax.models import available_models, load_model
 from gigjax.probe import resolve_layers
-from gigjax.registry import get_method
+from gigjax.progress import ProgressBar
+from gigjax.registry import available_methods, get_method
 
 HELP = "explain photos: overlay PNGs, raw .npy maps and top-5 labels"
 
@@ -31,14 +32,19 @@ HELP = "explain photos: overlay PNGs, raw .npy maps and top-5 labels"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="*", metavar="IMAGE",
                         help="photo files (default: the bundled sample photo)")
-    parser.add_argument("--model", default="efficientnet_lite0", help=f"one of {', '.join(available_models())}")
-    parser.add_argument("--weights", default=None, help="checkpoint path (.pth, .safetensors or gigjax .npz)")
+    parser.add_argument("--model", default="efficientnet_lite0",
+                        help=f"one of {', '.join(available_models())} (default: %(default)s)")
+    parser.add_argument("--weights", default=None,
+                        help="checkpoint path (.pth, .safetensors or gigjax .npz; default: the model's embedded "
+                             "or bundled weights)")
     parser.add_argument("--method", type=cli_options.name_list, default=("gradcam",),
-                        help="method name(s), comma-separated (see `gigjax methods`)")
+                        help=f"method name(s), comma-separated, of {', '.join(available_methods())} "
+                             f"(default: gradcam; see `gigjax methods`)")
     parser.add_argument("--target", default=None,
                         help="class index or exact class name to explain (default: each image's top-1)")
     parser.add_argument("--out", default="gigjax-out", help="output directory (default: ./gigjax-out)")
-    parser.add_argument("--batch-size", type=int, default=8, help="images per batch")
+    parser.add_argument("--batch-size", type=int, default=8, help="images per batch (default: %(default)s)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (drawn only on a terminal)")
     cli_options.add_postprocess_arguments(parser)
     cli_options.add_method_arguments(parser)
     display.add_display_arguments(parser)
@@ -50,12 +56,22 @@ def _top5(probs: np.ndarray, names) -> str:
 
 
 def _stems(paths: list[str]) -> list[str]:
-    """Output file stems, made unique when two inputs share a name."""
-    stems, seen = [], {}
-    for p in paths:
-        stem = os.path.splitext(os.path.basename(p))[0]
-        seen[stem] = seen.get(stem, 0) + 1
-        stems.append(stem if seen[stem] == 1 else f"{stem}_{seen[stem]}")
+    """One distinct output file stem per input: the file's own stem where no other input has it, else
+    ``stem_2``, ``stem_3``, ... skipping every stem taken by an input or an earlier renaming
+    (``a/cat.jpg b/cat.jpg cat_2.png`` → ``cat``, ``cat_3``, ``cat_2``)."""
+    own = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    taken = set(own)
+    stems, first = [], set()
+    for stem in own:
+        if stem not in first:
+            first.add(stem)
+            stems.append(stem)
+            continue
+        n = 2
+        while f"{stem}_{n}" in taken:
+            n += 1
+        taken.add(f"{stem}_{n}")
+        stems.append(f"{stem}_{n}")
     return stems
 
 
@@ -82,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     stems = _stems(paths)
     logits_fn = jax.jit(model.logits)
 
-    for start in range(0, len(photos), args.batch_size):
+    bar = ProgressBar(len(photos) * len(per_method), enabled=not args.no_progress)
+    for start in bar.over(range(0, len(photos), args.batch_size)):
         chunk = slice(start, start + args.batch_size)
         x = model.preprocess(photos[chunk])
         probs = np.asarray(jax.nn.softmax(logits_fn(x), axis=-1))
@@ -91,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         for path, p in zip(paths[chunk], probs):
             print(f"{path}: {_top5(p, card.class_names)}")
         for method, opts in per_method.items():
+            bar.running(method)
             show = display.display_options(args, method)
             if fused(method):
                 maps = explain(model, x, method, classes, **post, **opts)
@@ -107,4 +125,5 @@ def run(args: argparse.Namespace) -> int:
                 title = f"{card.class_names[c]} (p={probs[i, c]:.2f}) - {method}"
                 plot.save_overlay(base + ".png", crops[i], maps[i], title, **show)
                 print(f"  wrote {base}.png, {base}.npy")
+            bar.advance(len(raw))
     return 0

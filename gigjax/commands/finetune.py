@@ -26,6 +26,7 @@ from gigjax.errors import GigjaxError
 from gigjax.finetune import FinetuneConfig, finetune, last_stage, write_weights
 from gigjax.finetune.average_precision import METHODS
 from gigjax.models import available_models, load_model
+from gigjax.models.zoo import architecture
 
 HELP = "fine-tune a multi-label (VOC) classifier head on a zoo backbone and report VOC mAP"
 
@@ -80,7 +81,7 @@ def checkpoint_path(out: str) -> str:
 
 def _config(args: argparse.Namespace) -> FinetuneConfig:
     if args.train_last_stage:
-        layers = last_stage(args.model)
+        layers = last_stage(architecture(args.model).card(1000))
     else:
         layers = tuple(args.train_layers or ())
     lr = args.lr if args.lr is not None else (1e-4 if layers else 1e-3)

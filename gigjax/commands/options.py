@@ -1,10 +1,14 @@
-"""Command-line flags shared by the subcommands that run explainers.
+"""Command-line flags of the commands that run explainers, generated from the declared options
+(:mod:`gigjax.options`), so ``--help`` shows every default and choice stated there.
 
-Method options become flags automatically: every option of every registered method gets one flag
-(``max_dist`` → ``--max-dist``; ``--opt-batch-size`` where the command already has ``--batch-size``)
-typed by its default (int, float, bool → ``--x/--no-x``, tuple → a
-comma-separated list, anything else → string). A flag the user did not give is not passed, so each
-method keeps its own default; a flag the chosen method does not take is a clear error.
+* Post-processing flags: one per option of :data:`gigjax.options.POSTPROCESSING` that has a flag
+  (``--layer``, ``--fuse``, ``--relu/--no-relu``, ``--normalize/--no-normalize``, ``--scales``,
+  ``--fusion``), defaulting to the option's default.
+* Method flags: one per option of any registered method (``max_dist`` → ``--max-dist``;
+  ``--opt-batch-size`` where the command already has ``--batch-size``), typed by the option's
+  ``parse`` or its default (int, float, bool → ``--x/--no-x``, tuple → a comma-separated list,
+  anything else → string). A flag the user did not give is not passed, so each method keeps its own
+  default; a flag the chosen method does not take is a clear error.
 """
 
 from __future__ import annotations
@@ -13,76 +17,91 @@ import argparse
 from typing import Any
 
 from gigjax.errors import GigjaxError
+from gigjax.options import POSTPROCESSING, Option, name_list, number_list  # noqa: F401  (re-exported)
 from gigjax.registry import available_methods, get_method
 
-# Post-processing flags handled by `gigjax.explainer` itself (not method options).
-POSTPROCESS = ("layer", "fuse", "relu", "normalize", "output_size", "scales")
+
+def _flag(option: Option) -> dict:
+    """argparse keywords for ``option``'s flag (its type, or a --x/--no-x pair for a bool)."""
+    default = option.default
+    if option.parse is not None:
+        kind = option.parse
+    elif isinstance(default, bool):
+        return dict(action=argparse.BooleanOptionalAction)
+    elif isinstance(default, (int, float)):
+        kind = type(default)
+    elif isinstance(default, tuple):
+        kind = number_list if all(isinstance(v, (int, float)) for v in default) else name_list
+    else:
+        kind = str
+    return dict(type=kind)
 
 
-def number_list(text: str) -> tuple:
-    """'1,2' → (1, 2); '0.5, 1' → (0.5, 1.0)."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts:
-        raise argparse.ArgumentTypeError("expected a comma-separated list of numbers")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers, got {text!r}") from None
-    return tuple(int(v) if v.is_integer() and "." not in p else v for v, p in zip(values, parts))
+def _text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return "none" if value is None else str(value)
 
 
-def name_list(text: str) -> tuple[str, ...]:
-    parts = tuple(p.strip() for p in text.split(",") if p.strip())
-    if not parts:
-        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
-    return parts
+def _escape(text: str) -> str:
+    return text.replace("%", "%%")
+
+
+def _declared_by_methods(name: str) -> str:
+    """'; gigcam_f: 1,2' — the methods that declare their own default for a post-processing option."""
+    own = [(m, get_method(m).options[name].default) for m in available_methods() if name in get_method(m).options]
+    return "".join(f"; {m}: {_text(d)}" for m, d in own)
 
 
 def add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("post-processing (all methods)")
-    g.add_argument("--layer", type=name_list, default=None,
-                   help="layer path(s) to explain, comma-separated (default: the model card's CAM layer)")
-    g.add_argument("--fuse", choices=("mean", "max"), default="mean", help="how several layers are fused")
-    g.add_argument("--relu", action=argparse.BooleanOptionalAction, default=True, help="ReLU on raw maps")
-    g.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=True,
-                   help="min-max normalise maps to [0, 1]")
-    g.add_argument("--scales", type=number_list, default=None,
-                   help="multi-scale fusion pyramid, e.g. 1,2 (any method)")
+    for name, option in POSTPROCESSING.items():
+        if not option.cli:
+            continue
+        spec = _flag(option)
+        if option.choices is not None:
+            spec["choices"] = option.choices
+        default = _text(option.default) + _declared_by_methods(name)
+        g.add_argument(f"--{name.replace('_', '-')}", dest=name, default=option.default,
+                       help=_escape(f"{option.doc} (default: {default})"), **spec)
 
 
-def _flag_type(default: Any):
-    if isinstance(default, bool):
-        return None
-    if isinstance(default, int):
-        return int
-    if isinstance(default, float):
-        return float
-    if isinstance(default, tuple):
-        return number_list if all(isinstance(v, (int, float)) for v in default) else name_list
-    return str
+def _method_help(takers: dict[str, Option], show_choices: bool) -> str:
+    """The doc, choices (with ``show_choices``) and per-method defaults of one flag shared by several
+    methods."""
+    groups: dict[tuple, dict[str, list[str]]] = {}
+    for method, option in takers.items():
+        groups.setdefault((option.doc, option.choices), {}).setdefault(_text(option.default), []).append(method)
+    parts = []
+    for (doc, choices), defaults in groups.items():
+        where = "; ".join(f"{', '.join(ms)}: default {d}" for d, ms in defaults.items())
+        among = f" {{{','.join(map(str, choices))}}}" if show_choices and choices is not None else ""
+        parts.append(f"{doc}{among} ({where})")
+    return _escape(" | ".join(parts))
 
 
 def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per method option across the registry."""
-    takers: dict[str, dict[str, Any]] = {}  # option → {method: its default}
+    takers: dict[str, dict[str, Option]] = {}  # option → {method: its declaration}
     for name in available_methods():
-        for option, default in get_method(name).options.items():
-            if option not in POSTPROCESS:
-                takers.setdefault(option, {})[name] = default
+        for option, declared in get_method(name).method_options.items():
+            takers.setdefault(option, {})[name] = declared
     g = parser.add_argument_group(
         "method options (each applies to the methods listed; --opt-NAME where the command has its own --NAME)")
     for option in sorted(takers):
-        by_default: dict[str, list[str]] = {}
-        for method, default in takers[option].items():
-            by_default.setdefault(repr(default), []).append(method)
-        help_text = "; ".join(f"{', '.join(ms)}: default {d}" for d, ms in by_default.items())
-        kind = _flag_type(next(iter(takers[option].values())))
-        spec = dict(action=argparse.BooleanOptionalAction) if kind is None else dict(type=kind, metavar=option.upper())
-        name = option.replace("_", "-")
+        declared = list(takers[option].values())
+        spec = _flag(declared[0])
+        if declared[0].choices is not None and all(d.choices == declared[0].choices for d in declared):
+            spec["choices"] = declared[0].choices
+        elif "type" in spec:
+            spec["metavar"] = option.upper()
+        flag = option.replace("_", "-")
+        kwargs = dict(dest=f"opt_{option}", default=None, help=_method_help(takers[option], "choices" not in spec),
+                      **spec)
         try:
-            g.add_argument(f"--{name}", dest=f"opt_{option}", default=None, help=help_text, **spec)
+            g.add_argument(f"--{flag}", **kwargs)
         except argparse.ArgumentError:  # the command defines --NAME itself (e.g. --batch-size)
-            g.add_argument(f"--opt-{name}", dest=f"opt_{option}", default=None, help=help_text, **spec)
+            g.add_argument(f"--opt-{flag}", **kwargs)
 
 
 def method_options(args: argparse.Namespace, methods: tuple[str, ...]) -> dict[str, dict]:
@@ -98,9 +117,10 @@ def method_options(args: argparse.Namespace, methods: tuple[str, ...]) -> dict[s
 
 
 def postprocess_options(args: argparse.Namespace) -> dict:
-    out = {"fuse": args.fuse, "relu": args.relu, "normalize": args.normalize}
-    if args.layer is not None:
-        out["layer"] = args.layer if len(args.layer) > 1 else args.layer[0]
-    if args.scales is not None:
-        out["scales"] = args.scales
+    """The post-processing options of the command line (those left at ``None`` are not passed, so a
+    method's own default applies)."""
+    out = {name: getattr(args, name) for name, option in POSTPROCESSING.items()
+           if option.cli and getattr(args, name) is not None}
+    if "layer" in out and len(out["layer"]) == 1:
+        out["layer"] = out["layer"][0]
     return out

@@ -1,6 +1,6 @@
 """VOC and COCO classes as ImageNet-1k targets: explain an ImageNet classifier for a dataset class.
 
-``classmap.json`` (built once by ``python -m gigjax.data.build_classmap`` from WordNet 3.0; see that
+``classmap.json`` (built once by ``python -m gigjax.data.tools.build_classmap`` from WordNet 3.0; see that
 module for the command and the full policy) maps each of the 20 VOC and 80 COCO classes to the
 ImageNet-1k classes that are kinds of it in WordNet (hyponyms), with hand-reviewed exclusions and
 additions, each with its reason, e.g.:

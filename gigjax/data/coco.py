@@ -9,6 +9,7 @@ boxes (records carry boxes only), which is more lenient for non-convex objects.
 from __future__ import annotations
 
 import json
+import math
 import os
 
 import numpy as np
@@ -81,21 +82,28 @@ class CocoJson(Dataset):
                 if category not in index:
                     raise GigjaxError(f"{path}: annotation {ann.get('id')} has unknown category {category}")
                 bbox = [float(v) for v in ann["bbox"]]
-                if len(bbox) != 4 or bbox[2] < 0 or bbox[3] < 0:
-                    raise GigjaxError(f"{path}: annotation {ann.get('id')} has a bad bbox {ann['bbox']}")
+                if len(bbox) != 4 or not all(math.isfinite(v) for v in bbox) or bbox[2] < 0 or bbox[3] < 0:
+                    raise GigjaxError(f"{path}: annotation {ann.get('id')} has a bad bbox {ann['bbox']} "
+                                      f"(needs 4 finite numbers [x, y, w, h], w and h ≥ 0)")
                 per_image[image_id].append((bbox, index[category]))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, GigjaxError):
                 raise
             raise GigjaxError(f"{path}: malformed COCO entry ({type(exc).__name__}: {exc})") from None
+        if not self.images:
+            raise GigjaxError(f"{path}: the COCO file lists no images")
         self._annotations = [per_image[i] for i, _ in self.images]
         self.family = family_of(self.class_names)
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, index: int) -> Record:
+    def image_id(self, index: int) -> str:
         image_id, file_name = self.images[index]
+        return os.path.splitext(os.path.basename(file_name))[0] or str(image_id)
+
+    def __getitem__(self, index: int) -> Record:
+        _, file_name = self.images[index]
         anns = self._annotations[index]
         path = os.path.join(self.root, file_name)
         if not os.path.isfile(path):
@@ -104,6 +112,5 @@ class CocoJson(Dataset):
         image = read_image(path)
         boxes = coco_boxes([b for b, _ in anns])
         labels = [c for _, c in anns]
-        stem = os.path.splitext(os.path.basename(file_name))[0]
-        return make_record(stem or str(image_id), image, boxes, labels, np.zeros(len(anns), bool),
+        return make_record(self.image_id(index), image, boxes, labels, np.zeros(len(anns), bool),
                            self.class_names)

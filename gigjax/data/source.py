@@ -30,6 +30,10 @@ class Dataset(abc.ABC):
     def __getitem__(self, index: int) -> Record:
         """Reads image ``index`` (0 ≤ index < len) with its annotations."""
 
+    def image_id(self, index: int) -> str:
+        """The :attr:`Record.image_id` of image ``index`` (readers override this to skip the pixels)."""
+        return self[index].image_id
+
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]

@@ -147,6 +147,16 @@ class TFDSDataset(Dataset):
     def __len__(self) -> int:
         return len(self._source)
 
+    def _example_id(self, ex) -> str:
+        if self.family == "imagenet":
+            return _stem(ex["file_name"])
+        if self.family == "coco" and "image/id" in ex:
+            return str(int(ex["image/id"]))
+        return _stem(ex["image/filename"])
+
+    def image_id(self, index: int) -> str:
+        return self._example_id(self._source[index])
+
     def __getitem__(self, index: int) -> Record:
         ex = self._source[index]
         image = np.asarray(ex["image"], np.uint8)
@@ -160,18 +170,16 @@ class TFDSDataset(Dataset):
         if self.family == "voc":
             boxes = _unnormalise(objects["bbox"], h, w, one_based=True)
             difficult = np.asarray(objects["is_difficult"], bool)
-            image_id = _stem(ex["image/filename"])
         else:
             boxes = _unnormalise(objects["bbox"], h, w, one_based=False)
             difficult = np.zeros(len(labels), bool)
-            image_id = str(int(ex["image/id"])) if "image/id" in ex else _stem(ex["image/filename"])
         if not (len(boxes) == len(labels) == len(difficult)):
             raise GigjaxError(f"{self.name} example {index}: {len(boxes)} boxes, {len(labels)} labels and "
                               f"{len(difficult)} difficult flags disagree")
-        return make_record(image_id, image, boxes, labels, difficult, self.class_names)
+        return make_record(self._example_id(ex), image, boxes, labels, difficult, self.class_names)
 
     def _imagenet_record(self, ex, image) -> Record:
-        image_id = _stem(ex["file_name"])
+        image_id = self._example_id(ex)
         label = int(ex["label"])
         boxes, labels, difficult = np.zeros((0, 4), np.float32), np.zeros(0, np.int32), np.zeros(0, bool)
         if self.boxes is not None:

@@ -7,6 +7,7 @@ tools, e.g. labelme) are kept as floats; a box then covers the integer pixels in
 
 from __future__ import annotations
 
+import math
 import os
 import xml.etree.ElementTree as ET
 from typing import Sequence
@@ -81,6 +82,8 @@ def parse_voc_xml(path: str, class_index, *, one_based: bool = True):
                 coords.append(float(value) - offset)
             except (TypeError, ValueError):
                 raise GigjaxError(f"{path}: object {name!r} has a bad <{tag}> {value!r}") from None
+            if not math.isfinite(coords[-1]):
+                raise GigjaxError(f"{path}: object {name!r} has a non-finite <{tag}> {value!r}")
         if coords[2] < coords[0] or coords[3] < coords[1]:
             raise GigjaxError(f"{path}: object {name!r} has an inverted box {coords}")
         boxes.append(coords)
@@ -171,6 +174,9 @@ class VOCFolder(Dataset):
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def image_id(self, index: int) -> str:
+        return self.ids[index]
 
     def __getitem__(self, index: int) -> Record:
         image_id = self.ids[index]

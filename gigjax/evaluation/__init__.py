@@ -4,11 +4,13 @@
 ``gigjax evaluate`` runs.
 """
 
-from gigjax.evaluation.runner import Evaluation, evaluate, stretch
+from gigjax.evaluation.class_targets import ClassTargets, resolve_targets
+from gigjax.evaluation.loader import stretch
+from gigjax.evaluation.plan import RunPlan, plan_run
+from gigjax.evaluation.runner import Evaluation, evaluate
+from gigjax.evaluation.settings import Settings
 from gigjax.evaluation.sharding import BatchSharding
-from gigjax.evaluation.steps import Settings
 from gigjax.evaluation.store import ResultStore
-from gigjax.evaluation.targets import ClassTargets, resolve_targets
 
-__all__ = ["BatchSharding", "ClassTargets", "Evaluation", "ResultStore", "Settings", "evaluate",
-           "resolve_targets", "stretch"]
+__all__ = ["BatchSharding", "ClassTargets", "Evaluation", "ResultStore", "RunPlan", "Settings", "evaluate",
+           "plan_run", "resolve_targets", "stretch"]

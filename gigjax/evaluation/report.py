@@ -1,43 +1,36 @@
 """The run summary in the paper's layout (rows = methods, columns = metrics) as Markdown, CSV and
 JSON, plus figures: mean Deletion / Insertion curves per method and a grid of example maps.
 
-Figures: the curves need ``matplotlib`` (the ``eval`` extra); without it that figure is skipped with
-a note (the numbers are all in the JSON). The example grid needs only Pillow.
+Columns, titles, arrows, decimals and notes come from each metric's table row
+(:mod:`gigjax.metrics.table`). Figures: the curves need ``matplotlib`` (the ``eval`` extra); without it
+that figure is skipped with a note (the numbers are all in the JSON). The example grid
+(:mod:`gigjax.evaluation.examples`) needs only Pillow. Every file is written atomically.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 import warnings
 
 import numpy as np
-from PIL import Image, ImageDraw
 
-from gigjax.imageio import _font, overlay
-from gigjax.metrics import CAUSAL, DISPLAY
+from gigjax.evaluation.examples import examples_grid
 from gigjax.evaluation.store import write_json_atomic
-
-
-def _fmt(value, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+from gigjax.files import atomic_write
+from gigjax.metrics import metric
+from gigjax.metrics.accumulators import format_value as _fmt
 
 
 def table(summary: dict) -> tuple[list[str], list[list[str]]]:
     """(header, rows): one row per method, one column per metric (value; arrows tell the direction)."""
     metrics = summary["metrics"]
-    header = ["Method"] + [f"{DISPLAY[m][0]} {'↑' if DISPLAY[m][2] == 'higher' else '↓'}" for m in metrics]
+    rows_of = [metric(m) for m in metrics]
+    header = ["Method"] + [f"{row.title} {'↑' if row.better == 'higher' else '↓'}" for row in rows_of]
     rows = []
     for method, result in summary["methods"].items():
-        row = [method]
-        for m in metrics:
-            value = result.get(m, {}).get("value")
-            row.append(_fmt(value, 4 if m in CAUSAL else 2))
-        rows.append(row)
+        rows.append([method] + [_fmt(result.get(row.name, {}).get("value"), row.digits) for row in rows_of])
     return header, rows
 
 
@@ -52,19 +45,9 @@ def markdown(summary: dict) -> str:
     notes = []
     for method, result in summary["methods"].items():
         parts = []
-        pg = result.get("pointing_game")
-        if pg:
-            parts.append(f"pointing game per-image mean {_fmt(pg['per_image'])} %, {pg['n']} pairs")
-            if pg["nan"]:
-                parts.append(f"{pg['nan']} pairs undefined (blank map or no box pixel), excluded")
-            if pg["skipped_difficult"]:
-                parts.append(f"{pg['skipped_difficult']} all-difficult classes skipped")
-            if pg["unmapped"]:
-                parts.append("unmapped classes (not explainable by this model): "
-                             + ", ".join(f"{c} ×{n}" for c, n in pg["unmapped"].items()))
-        for m in ("energy_pointing_game", "average_drop", "increase_in_confidence", *CAUSAL):
-            if m in result and result[m].get("nan"):
-                parts.append(f"{m}: {result[m]['nan']} undefined values excluded")
+        for m in summary["metrics"]:
+            if m in result:
+                parts += metric(m).aggregate.notes(m, result[m])
         if result.get("failed"):
             parts.append(f"{result['failed']} images failed")
         if parts:
@@ -89,7 +72,7 @@ def csv_text(summary: dict) -> str:
 
 def curves_figure(path: str, summary: dict) -> bool:
     """Mean Deletion / Insertion curves per method; returns False when matplotlib is missing."""
-    wanted = [m for m in CAUSAL if m in summary["metrics"]]
+    wanted = [m for m in summary["metrics"] if metric(m).curve]
     if not wanted:
         return False
     try:
@@ -107,51 +90,17 @@ def curves_figure(path: str, summary: dict) -> bool:
             if curve:
                 xs = np.linspace(0.0, 1.0, len(curve)) if "fractions" not in summary else summary["fractions"]
                 ax.plot(xs, curve, label=f"{method} (AUC {_fmt(result[mode]['value'], 3)})")
-        ax.set_title(f"{mode.capitalize()} (step {summary['settings'].get('step')} px)")
-        ax.set_xlabel("fraction of pixels " + ("removed" if mode == "deletion" else "inserted"))
+        per_step = summary["settings"].get("pixels_per_step")
+        ax.set_title(f"{mode.capitalize()}" + (f" ({per_step} px per step)" if per_step else ""))
+        ax.set_xlabel(metric(mode).curve)
         ax.set_ylabel("probability of the top-1 class")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, dpi=100, format="png")
     plt.close(fig)
-    return True
-
-
-def examples_grid(path: str, folder: str, methods, indices, cell: int = 160) -> bool:
-    """Rows = example images, columns = the photo then each method's map overlaid on it."""
-    rows = []
-    for index in indices:
-        photo_path = os.path.join(folder, "photos", f"{index}.png")
-        if not os.path.isfile(photo_path):
-            continue
-        with Image.open(photo_path) as im:
-            photo = np.asarray(im.convert("RGB"))
-        cells = [photo]
-        for method in methods:
-            map_path = os.path.join(folder, method, f"{index}.png")
-            if os.path.isfile(map_path):
-                with Image.open(map_path) as im:
-                    heat = np.asarray(im.convert("L").resize(photo.shape[1::-1]), np.float32) / 255.0
-                cells.append(overlay(photo, heat))
-            else:
-                cells.append(np.full_like(photo, 255))
-        rows.append(cells)
-    if not rows:
-        return False
-    bar = 24
-    columns = ["image"] + list(methods)
-    canvas = Image.new("RGB", (cell * len(columns), bar + cell * len(rows)), "white")
-    draw = ImageDraw.Draw(canvas)
-    font = _font(14)
-    for j, title in enumerate(columns):
-        draw.text((j * cell + 4, 4), title, fill="black", font=font)
-    for i, cells in enumerate(rows):
-        for j, image in enumerate(cells):
-            tile = Image.fromarray(image).resize((cell, cell), Image.Resampling.BILINEAR)
-            canvas.paste(tile, (j * cell, bar + i * cell))
-    canvas.save(path, format="PNG")
     return True
 
 
@@ -162,10 +111,8 @@ def write_reports(out: str, summary: dict, example_indices) -> dict:
     written["json"] = os.path.join(out, "summary.json")
     for name, text in (("summary.md", markdown(summary)), ("summary.csv", csv_text(summary))):
         path = os.path.join(out, name)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
+        with atomic_write(path) as f:
             f.write(text)
-        os.replace(tmp, path)
         written[name.split(".")[1]] = path
     figures = os.path.join(out, "figures")
     os.makedirs(figures, exist_ok=True)

@@ -2,7 +2,7 @@
 
 Batches are padded on the host to a multiple of the device count (with copies of their first row),
 placed with ``NamedSharding(mesh, P("batch"))`` so each device holds a contiguous slice, and the
-padding is dropped after the results come back. The model is replicated once. The jitted steps
+padding is dropped after the results come back. The model is replicated once. The jitted programs
 need no change: XLA partitions the computation to follow its inputs, and images never interact
 (BatchNorm runs on running statistics), so results equal the single-device run.
 """

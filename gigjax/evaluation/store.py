@@ -9,7 +9,11 @@ Layout of the output folder::
 Every line is written with one ``write`` and flushed to disk (``fsync``) before the next batch
 starts, so a crash or kill loses at most the batch in flight. A line cut short by a crash is
 detected and removed when the run is resumed; any other damage is an error rather than a guess.
-``run.json`` is replaced atomically (write to a temporary file, then ``os.replace``).
+``run.json`` is replaced atomically (:func:`gigjax.files.atomic_write`).
+
+A resume checks, before anything is written, that the folder holds the same run (its identity:
+data, weights, metrics, settings; each method's options) and that every stored result's image id is
+still the image at that index of the dataset.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Iterable
+from typing import Callable, Iterable
 
 from gigjax.errors import GigjaxError
+from gigjax.files import atomic_write
 
 RESULTS = "results.jsonl"
 MANIFEST = "run.json"
@@ -40,12 +45,21 @@ def _clean(value):
 
 
 def write_json_atomic(path: str, data) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    """``data`` as indented JSON (NaN → null), replacing ``path`` atomically."""
+    with atomic_write(path) as f:
         json.dump(_clean(data), f, indent=1, sort_keys=True, allow_nan=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+
+
+def _short(value) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _changes(old: dict, new: dict) -> str:
+    """What differs between two identities: ``"different weights (was "ab…", now "cd…")"``."""
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return (f"different {', '.join(keys)} ("
+            + "; ".join(f"{k} was {_short(old.get(k))}, now {_short(new.get(k))}" for k in keys) + ")")
 
 
 class ResultStore:
@@ -63,10 +77,15 @@ class ResultStore:
         self.manifest_path = os.path.join(self.folder, MANIFEST)
         self._done: dict[str, set[int]] = {}
 
-    def open(self, identity: dict, methods: dict[str, dict]) -> None:
+    def open(self, identity: dict, methods: dict[str, dict],
+             image_id: Callable[[int], str | None] | None = None) -> None:
         """Starts or resumes the run. ``identity`` must be JSON-able; ``methods`` maps each method to
-        its options. Raises :class:`GigjaxError` when the folder holds a different run."""
-        os.makedirs(self.folder, exist_ok=True)
+        its options; ``image_id(index)`` gives the dataset's current image id at ``index`` (None: not
+        part of this run), checked against every stored result.
+
+        Raises:
+          GigjaxError: the folder holds a different run, or the dataset changed; nothing is written then.
+        """
         identity, methods = _clean(identity), _clean(methods)
         manifest = {"format": FORMAT, "identity": identity, "methods": {}}
         if os.path.isfile(self.manifest_path):
@@ -75,28 +94,37 @@ class ResultStore:
                     manifest = json.load(f)
             except (OSError, json.JSONDecodeError) as exc:
                 raise GigjaxError(f"{self.manifest_path} is damaged ({exc}); use a new --out folder") from None
-            if manifest.get("identity") != identity:
-                diff = sorted(k for k in set(identity) | set(manifest.get("identity", {}))
-                              if identity.get(k) != manifest.get("identity", {}).get(k))
-                raise GigjaxError(f"{self.folder} holds a run with different {', '.join(diff)}; "
-                                  f"resume with the same settings or use a new --out folder")
+            old = manifest.get("identity", {})
+            if old != identity:
+                raise GigjaxError(f"{self.folder} holds a run with {_changes(old, identity)}; resume "
+                                  f"with the same data, weights and settings or use a new --out folder")
             for name, options in methods.items():
-                old = manifest["methods"].get(name)
-                if old is not None and old != options:
-                    raise GigjaxError(f"{self.folder} holds {name} results with options {old}, not {options}; "
+                before = manifest["methods"].get(name)
+                if before is not None and before != options:
+                    raise GigjaxError(f"{self.folder} holds {name} results with options {before}, not {options}; "
                                       f"use a new --out folder")
         elif os.path.exists(self.results_path):
             raise GigjaxError(f"{self.folder} has {RESULTS} but no {MANIFEST}; use a new --out folder")
+        lines, good_end, size = self._parse()
+        if image_id is not None:
+            _check_image_ids(self.results_path, lines, image_id)
+        os.makedirs(self.folder, exist_ok=True)
+        if good_end != size:  # a final line cut short by a crash: drop it
+            with open(self.results_path, "r+b") as f:
+                f.truncate(good_end)
+                f.flush()
+                os.fsync(f.fileno())
         manifest["methods"].update(methods)
         write_json_atomic(self.manifest_path, manifest)
         self._done = {}
-        for line in self._read_lines(repair=True):
+        for line in lines:
             self._done.setdefault(line["method"], set()).update(
                 r["index"] for r in line["results"] if not r.get("error"))
 
-    def _read_lines(self, repair: bool = False) -> Iterable[dict]:
+    def _parse(self) -> tuple[list[dict], int, int]:
+        """(complete lines, bytes they span, file size); damage before the last line is an error."""
         if not os.path.isfile(self.results_path):
-            return []
+            return [], 0, 0
         with open(self.results_path, "rb") as f:
             data = f.read()
         lines, good_end = [], 0
@@ -110,14 +138,7 @@ class ResultStore:
                                   f"start over") from None
             lines.append(line)
             good_end += len(raw) + 1
-        if good_end != len(data):  # a final line cut short by a crash: drop it
-            if not repair:
-                return lines
-            with open(self.results_path, "r+b") as f:
-                f.truncate(good_end)
-                f.flush()
-                os.fsync(f.fileno())
-        return lines
+        return lines, good_end, len(data)
 
     def done(self, method: str) -> set[int]:
         """Dataset indices with a finished result for ``method`` (failed images are retried)."""
@@ -137,9 +158,23 @@ class ResultStore:
         """Every per-image result of ``method``, sorted by dataset index: one per index, a success
         taking precedence over an earlier failure."""
         by_index = {}
-        for line in self._read_lines():
+        for line in self._parse()[0]:
             if line["method"] == method:
                 for r in line["results"]:
                     if not r.get("error") or r["index"] not in by_index:
                         by_index[r["index"]] = r
         return [by_index[i] for i in sorted(by_index)]
+
+
+def _check_image_ids(path: str, lines: list[dict], image_id: Callable[[int], str | None]) -> None:
+    """Every stored result's ``image_id`` must still be the dataset's image at its index."""
+    seen: dict[int, str] = {}
+    for line in lines:
+        for r in line["results"]:
+            if "image_id" in r:
+                seen.setdefault(r["index"], r["image_id"])
+    for index in sorted(seen):
+        now = image_id(index)
+        if now is not None and now != seen[index]:
+            raise GigjaxError(f"{path}: the result for dataset index {index} is of image {seen[index]!r}, but "
+                              f"the dataset now has {now!r} there: the dataset changed; use a new --out folder")

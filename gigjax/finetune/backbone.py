@@ -1,70 +1,66 @@
 """Cutting a zoo classifier into a frozen trunk, trainable layers and a new multi-label head.
 
-* :func:`classifier_path` finds the final ``nn.Dense`` (the card's ``classifier`` when set, else the
-  last Dense whose output is the logits, e.g. VGG16's ``classifier/6``) by tracing the model once,
-  without computing anything.
-* :func:`head_inputs` returns what that Dense receives — the features a head-only fine-tune trains on
-  (after global average pooling for EfficientNet/ResNet, after fc7 for VGG16).
+* :func:`classifier_path` finds the final Dense (the card's ``classifier`` when set, else the last
+  layer with a 2-D kernel whose output is the logits, e.g. VGG16's ``classifier/6``) by tracing the
+  model once (:func:`gigjax.list_layers`), without computing anything.
+* :func:`head_inputs` returns what that Dense receives (:func:`gigjax.surgery.record_calls`) — the
+  features a head-only fine-tune trains on (after global average pooling for EfficientNet/ResNet,
+  after fc7 for VGG16).
 * :func:`with_new_head` rebuilds the model for ``num_classes`` outputs, keeps every other variable
   and starts the head at zero weights and the given biases.
 * :func:`split_params` / :func:`merge_params` separate the trainable parameters (the head plus the
   layers named by path prefixes) from the frozen ones. BatchNorm statistics stay frozen (inference
   mode) even inside trained layers: fine-tuning batches are too small to re-estimate them.
-
-:data:`LAST_STAGE` names each zoo architecture's last stage (``--train-last-stage``).
+* :func:`last_stage` reads the architecture's last stage from its card (``--train-last-stage``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Sequence
 
-import flax.linen as nn
 import flax.traverse_util
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from gigjax.errors import GigjaxError
-from gigjax.models import Model
-
-# Path prefixes of each architecture's last stage (what --train-last-stage trains besides the head).
-LAST_STAGE: dict[str, tuple[str, ...]] = {
-    "efficientnet_lite0": ("blocks_15", "head"),  # the last MBConv (320 ch) and the 1×1 head conv (1280 ch)
-    "resnet50": ("layer4",),                      # conv5_x: three bottlenecks, 2048 ch
-    "vgg16": ("features/24", "features/26", "features/28",  # conv5_1..3
-              "classifier/0", "classifier/3"),    # fc6, fc7
-}
+from gigjax.models import Model, ModelCard
+from gigjax.probe import list_layers
+from gigjax.surgery import record_calls
 
 
-def last_stage(arch: str) -> tuple[str, ...]:
-    """The last-stage prefixes of a zoo architecture (see :data:`LAST_STAGE`)."""
-    if arch not in LAST_STAGE:
-        raise GigjaxError(f"no last stage is defined for model {arch!r}: name the layers to train "
+def last_stage(card: ModelCard) -> tuple[str, ...]:
+    """The parameter path prefixes of the model's last stage (``card.last_stage``, declared beside
+    each zoo architecture), what ``--train-last-stage`` trains besides the head."""
+    if not card.last_stage:
+        raise GigjaxError(f"no last stage is defined for model {card.name!r}: name the layers to train "
                           f"(train_layers=..., --train-layers) instead")
-    return LAST_STAGE[arch]
+    return card.last_stage
 
 
-def _path(module: nn.Module) -> str:
-    return "/".join(module.path)
+def _is_dense(params, path: str, num_classes: int) -> bool:
+    """Whether ``path`` holds a Dense into ``num_classes`` outputs: a (D, C) kernel and a (C,) bias."""
+    node = params
+    for key in path.split("/"):
+        if not isinstance(node, Mapping) or key not in node:
+            return False
+        node = node[key]
+    if not isinstance(node, Mapping):
+        return False
+    kernel, bias = (tuple(getattr(node.get(k), "shape", ())) for k in ("kernel", "bias"))
+    return len(kernel) == 2 and kernel[-1] == num_classes and bias == (num_classes,)
 
 
 def classifier_path(model: Model) -> str:
     """The path of the Dense layer that produces the logits (see the module docstring)."""
     if model.card.classifier:
         return model.card.classifier
-    calls: list[tuple[str, tuple[int, ...]]] = []
-
-    def record(next_fun, args, kwargs, context):
-        out = next_fun(*args, **kwargs)
-        if context.method_name == "__call__" and isinstance(context.module, nn.Dense):
-            calls.append((_path(context.module), tuple(out.shape)))
-        return out
-
-    h, w = model.card.input_size
-    with nn.intercept_methods(record):
-        jax.eval_shape(model.logits, jax.ShapeDtypeStruct((1, h, w, 3), jnp.float32))
-    heads = [p for p, shape in calls if shape == (1, model.card.num_classes)]
+    logits = (1, model.card.num_classes)
+    params = model.variables.get("params", {})
+    heads = [path for path, shape in list_layers(model).items()
+             if shape == logits and _is_dense(params, path, model.card.num_classes)]
     if not heads:
         raise GigjaxError(f"{model.card.name}: no Dense layer produces the logits; cannot replace its head")
     return heads[-1]
@@ -72,19 +68,9 @@ def classifier_path(model: Model) -> str:
 
 def head_inputs(model: Model, x: jax.Array, path: str | None = None) -> jax.Array:
     """(B, H, W, 3) normalised input → (B, D) the input of the classifier Dense at ``path``."""
-    path = path or classifier_path(model)
-    seen: list[jax.Array] = []
-
-    def record(next_fun, args, kwargs, context):
-        if context.method_name == "__call__" and _path(context.module) == path:
-            seen.append(args[0])
-        return next_fun(*args, **kwargs)
-
-    with nn.intercept_methods(record):
-        model.logits(x)
-    if len(seen) != 1:
-        raise GigjaxError(f"layer {path!r} ran {len(seen)} times in a forward pass; expected once")
-    return seen[0].reshape(seen[0].shape[0], -1)
+    _, calls = record_calls(model, x, (path or classifier_path(model),))
+    features = next(iter(calls.values())).input
+    return features.reshape(features.shape[0], -1)
 
 
 def with_new_head(model: Model, class_names: Sequence[str], bias: np.ndarray | None = None,

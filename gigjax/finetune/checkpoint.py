@@ -5,7 +5,7 @@ key, the current epoch's data order, the loss of every finished step, and the ru
 (a JSON string): resuming compares that configuration with the new run's and refuses a mismatch
 (another dataset, model, learning rate, …) instead of silently mixing two runs.
 
-Written to ``path + ".tmp"``, flushed and fsync'ed, then ``os.replace``'d over ``path``.
+Written with :func:`gigjax.files.atomic_write` (a flushed, fsync'ed temporary file ``os.replace``'d over ``path``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from gigjax.errors import GigjaxError
+from gigjax.files import atomic_write
 
 
 @dataclasses.dataclass
@@ -57,12 +58,8 @@ def save(path: str, state: TrainState, config: dict) -> None:
     data = flax.serialization.msgpack_serialize(payload)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
+    with atomic_write(path, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _shapes(tree) -> list:

@@ -10,5 +10,4 @@ from gigjax.methods import scorecam  # noqa: F401
 from gigjax.methods import ablationcam  # noqa: F401
 from gigjax.methods import guidance_cam  # noqa: F401
 from gigjax.methods import fgcam  # noqa: F401
-from gigjax.methods import fgcam_plans  # noqa: F401
 from gigjax.methods import integrated  # noqa: F401

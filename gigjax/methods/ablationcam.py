@@ -19,14 +19,15 @@ import jax.numpy as jnp
 from gigjax.methods.gradcam import weighted_sum
 from gigjax.methods.perturb import fixed_classes, map_chunks
 from gigjax.models import Model
+from gigjax.numerics import safe_divide
+from gigjax.options import CHUNK
 from gigjax.registry import Method, register
 from gigjax.surgery import forward, run_from
 from gigjax.targets import Targets
-from gigjax.validation import check_positive_int
 
 
 def ablation_weights(model: Model, x: jax.Array, layer: str, a: jax.Array, scores: jax.Array, classes: jax.Array,
-                     *, batch_size: int = 32) -> jax.Array:
+                     *, batch_size: int = CHUNK.default) -> jax.Array:
     """(B, K) Ablation-CAM weights of ``layer`` (activation ``a`` (B, h, w, K), class scores (B,))."""
     chex.assert_rank([x, a, scores, classes], [4, 4, 1, 1])
     chex.assert_equal_shape_prefix([x, a, scores, classes], 1)
@@ -40,7 +41,7 @@ def ablation_weights(model: Model, x: jax.Array, layer: str, a: jax.Array, score
 
     ablated = map_chunks(chunk_scores, b_count * k_count, batch_size).reshape(b_count, k_count)
     y = scores[:, None]
-    return jnp.where(y != 0, (y - ablated) / jnp.where(y != 0, y, 1.0), 0.0)
+    return safe_divide(y - ablated, y)
 
 
 def ablationcam(model: Model, x: jax.Array, targets: Targets, *, layers: tuple[str, ...],
@@ -57,6 +58,5 @@ register(Method(
     name="ablationcam",
     fn=ablationcam,
     summary="Ablation-CAM: channels weighted by the relative score drop when each is zeroed",
-    options={"batch_size": 32},
-    check=lambda options: {**options, "batch_size": check_positive_int(options["batch_size"], "batch_size")},
+    options={"batch_size": CHUNK},
 ))

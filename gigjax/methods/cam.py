@@ -14,10 +14,11 @@ import jax.numpy as jnp
 
 from gigjax.errors import GigjaxError
 from gigjax.methods.gradcam import weighted_sum
+from gigjax.methods.perturb import fixed_classes
 from gigjax.models import Model
 from gigjax.registry import Method, register
 from gigjax.surgery import forward
-from gigjax.targets import Targets, target_scores
+from gigjax.targets import Targets
 
 
 def classifier_kernel(model: Model) -> jax.Array:
@@ -45,10 +46,6 @@ def cam(model: Model, x: jax.Array, targets: Targets, *, layers: tuple[str, ...]
     ``layer4``), with as many channels as the classifier has inputs.
     """
     kernel = classifier_kernel(model)
-    if callable(targets):
-        probe_out = jax.eval_shape(targets, jax.ShapeDtypeStruct((x.shape[0], kernel.shape[1]), jnp.float32))
-        if not jnp.issubdtype(probe_out.dtype, jnp.integer):
-            raise GigjaxError("CAM explains classes: a targets callable must return class indices, not scores")
     head_layer = model.card.cam_layer
     logits, acts = forward(model, x, record=tuple(dict.fromkeys(layers + (head_layer,))))
     for layer in layers:
@@ -56,7 +53,7 @@ def cam(model: Model, x: jax.Array, targets: Targets, *, layers: tuple[str, ...]
         if a is not acts[head_layer] or a.ndim != 4 or a.shape[-1] != kernel.shape[0]:
             raise GigjaxError(f"CAM is defined at the layer feeding the global average pooling of "
                               f"{model.card.name} ({head_layer!r}), not at {layer!r}")
-    _, classes = target_scores(targets, logits)
+    _, classes = fixed_classes(targets, logits, "CAM")
     weights = jnp.take(kernel, classes, axis=1).T  # (B, K)
     return tuple(weighted_sum(acts[layer], weights) for layer in layers)
 
@@ -65,4 +62,5 @@ register(Method(
     name="cam",
     fn=cam,
     summary="CAM: feature maps weighted by the classifier weights of the class (GAP+FC heads only)",
+    requires=("gap_fc_head",),
 ))

@@ -17,14 +17,12 @@ module's own operation, so the plan names modules and never re-implements them. 
 ``vgg16`` (the official rules), and, as gigjax's own extensions (no official code exists),
 ``resnet50`` (spec §6: BatchNorm folded into its conv, the residual add split in proportion to the
 positive parts of its two branches) and ``efficientnet_lite0`` (the same, with ReLU6 passed through
-like ReLU and the depthwise convolutions under the conv rule). :func:`register_plan` adds an
-architecture; any other model is a :class:`GigjaxError`.
+like ReLU and the depthwise convolutions under the conv rule). Each plan is declared beside its
+architecture and carried by its card (``ModelCard.relevance_plan``, :mod:`gigjax.models.relevance_plan`);
+a model without one is a :class:`GigjaxError`.
 """
 
 from __future__ import annotations
-
-import dataclasses
-from typing import Callable, Union
 
 import chex
 import jax
@@ -36,131 +34,24 @@ from gigjax.methods.gradcam import channel_weights
 from gigjax.methods.perturb import fixed_classes
 from gigjax.methods.scorecam import scorecam_weights
 from gigjax.models import Model
+from gigjax.models.relevance_plan import Conv, Pass, Plan, Pool, Residual, Step  # noqa: F401  (re-exported)
+from gigjax.options import CHUNK, DENOISE, Option
 from gigjax.probe import probe
 from gigjax.registry import Method, register
 from gigjax.surgery import Call, record_calls
 from gigjax.targets import Targets
-from gigjax.validation import check_choice, check_positive_int
 
-BASES = ("gradcam", "scorecam")
 INPUT = "input"
-
-
-class _Step:
-    """What every step shares: ``names`` (the target-layer names of its output point: its own
-    ``points`` and its ``aliases``) and ``records`` (the modules whose calls its rule needs)."""
-
-    points: tuple[str, ...] = ()
-    records: tuple[str, ...] = ()
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return self.points + self.aliases  # type: ignore[attr-defined]
-
-
-@dataclasses.dataclass(frozen=True)
-class Conv(_Step):
-    """A convolution module ``conv`` (bias ignored), optionally followed by a BatchNorm module ``bn``
-    that is folded into it. ``first`` selects the box rule (the network's first conv). ``aliases`` are
-    further names of its output point (e.g. the enclosing block, a ReLU after it)."""
-
-    conv: str
-    bn: str | None = None
-    first: bool = False
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def records(self) -> tuple[str, ...]:
-        return (self.conv,) + ((self.bn,) if self.bn else ())
-
-    points = records
-
-    @property
-    def out(self) -> str:
-        return self.bn or self.conv
-
-
-@dataclasses.dataclass(frozen=True)
-class Pool(_Step):
-    """A max-pool module ``path`` (winner rule)."""
-
-    path: str
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def records(self) -> tuple[str, ...]:
-        return (self.path,)
-
-    points = records
-
-    @property
-    def out(self) -> str:
-        return self.path
-
-
-@dataclasses.dataclass(frozen=True)
-class Pass(_Step):
-    """An element-wise layer that passes relevance through unchanged (ReLU, ReLU6, BatchNorm, Dropout).
-    ``path`` only names the point; the module need not exist."""
-
-    path: str
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def points(self) -> tuple[str, ...]:
-        return (self.path,)
-
-
-@dataclasses.dataclass(frozen=True)
-class Residual(_Step):
-    """A residual block ``path``: output = f(main(x) + shortcut(x)), f element-wise (ReLU or none).
-    ``shortcut=()`` is the identity. The branches end with a :class:`Conv` or :class:`Pool` step."""
-
-    path: str
-    main: tuple["Step", ...]
-    shortcut: tuple["Step", ...] = ()
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def points(self) -> tuple[str, ...]:
-        return (self.path,)
-
-    @property
-    def records(self) -> tuple[str, ...]:
-        return (self.path,) + tuple(p for s in self.main + self.shortcut for p in s.records)
-
-
-Step = Union[Conv, Pool, Pass, Residual]
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    """The layers from the input up to the base layer, in forward order. ``base`` names the module
-    whose output carries the initial components (the output of the last step)."""
-
-    steps: tuple[Step, ...]
-    base: str
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Every target layer the walk can stop at (besides ``"input"``)."""
-        return tuple(n for s in self.steps for n in s.names)
-
-
-_PLANS: dict[str, Callable[[Model], Plan]] = {}
-
-
-def register_plan(architecture: str, plan: Callable[[Model], Plan]) -> None:
-    """Makes FG-CAM available for models whose ``card.name`` is ``architecture``."""
-    _PLANS[architecture] = plan
+BASE = Option("gradcam", "the base layer's channel weights: Grad-CAM's or the official Score-CAM's",
+              choices=("gradcam", "scorecam"))
 
 
 def plan_for(model: Model) -> Plan:
-    name = model.card.name
-    if name not in _PLANS:
-        raise GigjaxError(f"FG-CAM has no relevance plan for {name!r} (available: {', '.join(sorted(_PLANS))}); "
-                          f"register one with gigjax.methods.fgcam.register_plan")
-    return _PLANS[name](model)
+    """The model's relevance plan, built by its card's ``relevance_plan``."""
+    if model.card.relevance_plan is None:
+        raise GigjaxError(f"FG-CAM has no relevance plan for {model.card.name!r}: give its ModelCard a "
+                          f"relevance_plan (a function model → gigjax.models.relevance_plan.Plan)")
+    return model.card.relevance_plan(model)
 
 
 def _bias_free(call: Call, kernel: jax.Array) -> dict:
@@ -206,8 +97,8 @@ def _walk(steps: tuple[Step, ...], r: jax.Array, calls: dict[str, Call], stop: s
     return r
 
 
-def fgcam_components(model: Model, x: jax.Array, targets: Targets, plan: Plan, *, base: str = "gradcam",
-                     denoise: bool = False, batch_size: int = 32) -> tuple[jax.Array, jax.Array]:
+def fgcam_components(model: Model, x: jax.Array, targets: Targets, plan: Plan, *, base: str = BASE.default,
+                     denoise: bool = DENOISE.default, batch_size: int = CHUNK.default) -> tuple[jax.Array, jax.Array]:
     """The base layer's components I_k = w_k A_k (B, h, w, K) and the target classes (B,)."""
     result = probe(model, x, targets, (plan.base,), input_gradient=False)
     a = result.activations[plan.base]
@@ -234,21 +125,19 @@ def fgcam(model: Model, x: jax.Array, targets: Targets, *, layers: tuple[str, ..
     return jnp.sum(_walk(plan.steps, r, calls, stop), axis=-1)
 
 
-def _check(options: dict) -> dict:
-    if not isinstance(options["target_layer"], str) or not options["target_layer"]:
-        raise GigjaxError(f"target_layer must be 'input' or a layer path, got {options['target_layer']!r}")
-    check_choice(options["base"], "base", BASES)
-    if not isinstance(options["denoise"], bool):
-        raise GigjaxError(f"denoise must be True or False, got {options['denoise']!r}")
-    options["batch_size"] = check_positive_int(options["batch_size"], "batch_size")
-    return options
+def _target_layer(value, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise GigjaxError(f"{name} must be 'input' or a layer path, got {value!r}")
+    return value
 
 
 register(Method(
     name="fgcam",
     fn=fgcam,
     summary="FG-CAM: Grad-CAM components redistributed layer by layer down to the input (fine-grained)",
-    options={"target_layer": INPUT, "base": "gradcam", "denoise": False, "batch_size": 32},
-    check=_check,
+    options={"target_layer": Option(INPUT, "where the relevance walk stops: 'input' or a layer below the plan's "
+                                           "base", check=_target_layer),
+             "base": BASE, "denoise": DENOISE, "batch_size": CHUNK},
     uses_layers=False,
+    requires=("relevance_plan",),
 ))

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from gigjax.methods.base import gradient_cam
 from gigjax.methods.gradcam import channel_weighted
+from gigjax.numerics import safe_divide
 from gigjax.registry import Method, register
 
 EPS = 1e-6  # pytorch-grad-cam's epsilon in the denominator of α
@@ -22,7 +23,7 @@ def gradcampp_weights(a: jax.Array, g: jax.Array) -> jax.Array:
     g2 = g * g
     s = jnp.sum(a, axis=(1, 2), keepdims=True)
     denom = 2.0 * g2 + s * g2 * g + EPS
-    alpha = jnp.where((g != 0) & (denom != 0), g2 / jnp.where(denom != 0, denom, 1.0), 0.0)
+    alpha = safe_divide(g2, denom)  # 0 where g = 0: g² = 0 there
     return jnp.sum(alpha * jax.nn.relu(g), axis=(1, 2))
 
 

@@ -21,8 +21,8 @@ from gigjax import postprocess
 from gigjax.methods.base import gradient_cam
 from gigjax.methods.gradcam import gradcam_term
 from gigjax.methods.hirescam import hirescam_term
+from gigjax.options import Option
 from gigjax.registry import Method, register
-from gigjax.validation import check_choice
 
 VARIANTS = ("map", "channel")
 
@@ -33,7 +33,7 @@ def guidance_map(a: jax.Array, g: jax.Array) -> jax.Array:
     return postprocess.normalize(jax.nn.relu(hirescam_term(a, g)))
 
 
-def guidance_cam_term(a: jax.Array, g: jax.Array, *, variant: str = "map") -> jax.Array:
+def guidance_cam_term(a: jax.Array, g: jax.Array, *, variant: str) -> jax.Array:
     """The raw global-guidance CAM map of one layer, (B, h, w)."""
     weighted = gradcam_term(a, g)
     if variant == "map":
@@ -45,6 +45,6 @@ register(Method(
     name="guidance_cam",
     fn=gradient_cam(guidance_cam_term),
     summary="Global-guidance CAM: the Grad-CAM map rectified by the normalised gradient × activation map",
-    options={"variant": "map"},
-    check=lambda options: {**options, "variant": check_choice(options["variant"], "variant", VARIANTS)},
+    options={"variant": Option("map", "gate the Grad-CAM map (map) or each feature map before the sum (channel)",
+                               choices=VARIANTS)},
 ))

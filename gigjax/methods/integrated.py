@@ -16,25 +16,11 @@ every path point. The public functions :func:`integrated_gradients_attributions`
 :func:`guided_ig_attributions` return the full (B, H, W, C) attributions and
 :func:`completeness_error` checks them; the registry methods reduce them to one (B, H, W) map.
 
-Options and defaults:
-  steps: T. IG and Integrated Grad-CAM 50 (captum, official code); Guided IG 200 (PAIR); GIG-CAM 50,
-    so that GIG-CAM with ``max_dist=0`` is exactly Integrated Grad-CAM with its defaults.
-  quadrature: straight paths, see :data:`gigjax.paths.QUADRATURES`. IG ``gausslegendre`` (captum's
-    default), Integrated Grad-CAM ``riemann_left`` (the official code: Σ_{j<m} at x' + (j/m)(x − x')).
-  batch_size: straight-path steps evaluated together (memory ∝ batch_size · B images), default 16.
-  fraction, max_dist: Guided IG path (PAIR defaults 0.25, 0.02; ``max_dist=0`` or ``fraction=1``
-    give the straight line).
-  ties: ``"exact"`` (PAIR: features tied at a group's threshold move together) or ``"rank"``
-    (loop-free fixed-rank groups); see :mod:`gigjax.paths.guided`.
-  baseline: ``"black"`` (default), ``"zero"``, a number or an array (see :mod:`gigjax.baselines`).
-  channel_reduce: IG / Guided IG map = Σ_c attribution (``"sum"``, default: signed, so the map sums to
-    S(x) − S(x')) or Σ_c |attribution| (``"abs_sum"``, PAIR's visualisation).
-  relu_placement: CAM terms, ``"step"`` (default, official: ReLU on every L_t) or ``"final"`` (raw
-    L_t summed; the ReLU of the post-processing applies once at the end).
-  feature_baseline: CAM terms, ``"zero"`` (default, official: A_k) or ``"baseline"`` (A_k − A_k(x')).
-  path_signal: GIG-CAM's path selection, ``"gradient"`` (default: |∂S/∂x| as in Guided IG) or
-    ``"cam"`` (the step's upsampled CAM; its probe then skips ∂S/∂x).
-  scales: GIG-CAM(F)'s pyramid, default (1, 2).
+Options: declared once below (``gigjax.describe(name)`` lists them with defaults and choices). Why the
+defaults: IG's T and quadrature are captum's; Integrated Grad-CAM's T and ``riemann_left`` rule the
+official code's (Σ_{j<m} at x' + (j/m)(x − x')); Guided IG's T, ``fraction`` and ``max_dist`` PAIR's;
+GIG-CAM takes Integrated Grad-CAM's T, so that GIG-CAM with ``max_dist=0`` is exactly Integrated
+Grad-CAM with its defaults; GIG-CAM(F) is GIG-CAM on the pyramid (1, 2) with the default fusion.
 """
 
 from __future__ import annotations
@@ -44,93 +30,49 @@ from typing import Any, Sequence
 import jax
 import jax.numpy as jnp
 
-from gigjax.baselines import baseline_for, check_baseline
+from gigjax.baselines import baseline_for
+from gigjax.boundary import check_call
 from gigjax.errors import GigjaxError
 from gigjax.methods import path_terms
 from gigjax.models import Model
-from gigjax.paths import QUADRATURES, guided_path, straight_path
-from gigjax.paths.guided import TIES
+from gigjax.options import (BASELINE, CHANNEL_REDUCE, FEATURE_BASELINE, FRACTION, MAX_DIST, PATH_BATCH,
+                            PATH_SIGNAL, POSTPROCESSING, QUADRATURE, RELU_PLACEMENT, STEPS, TIES, bind)
+from gigjax.paths import guided_path, straight_path
 from gigjax.probe import probe, resolve_layers
 from gigjax.registry import Method, register
 from gigjax.targets import Targets, freeze_targets, target_scores
-from gigjax.validation import check_choice, check_fraction, check_images, check_positive_int
 
-CHOICES = {
-    "quadrature": QUADRATURES,
-    "ties": TIES,
-    "channel_reduce": ("sum", "abs_sum"),
-    "relu_placement": ("step", "final"),
-    "feature_baseline": ("zero", "baseline"),
-    "path_signal": ("gradient", "cam"),
-}
+STRAIGHT = {"steps": STEPS, "quadrature": QUADRATURE, "baseline": BASELINE, "batch_size": PATH_BATCH}
+GUIDED = {"steps": STEPS.but(default=200), "fraction": FRACTION, "max_dist": MAX_DIST, "baseline": BASELINE,
+          "ties": TIES}
+CAM_TERMS = {"relu_placement": RELU_PLACEMENT, "feature_baseline": FEATURE_BASELINE}
+INTEGRATED_GRADCAM = {**STRAIGHT, "quadrature": QUADRATURE.but(default="riemann_left"), **CAM_TERMS}
+GIGCAM = {**GUIDED, "steps": STEPS, "path_signal": PATH_SIGNAL, **CAM_TERMS}
 
 
-def check_options(options: dict) -> dict:
-    """Validates and normalises the path methods' options (whichever are present)."""
-    out = dict(options)
-    for name in ("steps", "batch_size"):
-        if name in out:
-            out[name] = check_positive_int(out[name], name)
-    if "fraction" in out:
-        out["fraction"] = check_fraction(out["fraction"], "fraction")
-    if "max_dist" in out:
-        out["max_dist"] = check_fraction(out["max_dist"], "max_dist", low_open=False)
-    for name, choices in CHOICES.items():
-        if name in out:
-            check_choice(out[name], name, choices)
-    if out.get("quadrature") == "riemann_trapezoid" and out.get("steps", 2) < 2:
+def check_steps(options: dict) -> dict:
+    """The one combination the options' own checks cannot see."""
+    if options.get("quadrature") == "riemann_trapezoid" and options["steps"] < 2:
         raise GigjaxError("the riemann_trapezoid quadrature needs steps >= 2")
-    if "baseline" in out:
-        out["baseline"] = check_baseline(out["baseline"])
-    if "scales" in out:
-        from gigjax.fusion import check_scales
-
-        out["scales"] = check_scales(out["scales"])
-    return out
+    return options
 
 
-def _prepare(model: Model, x: jax.Array, targets: Targets, baseline: Any):
-    """(x, targets fixed at x, baseline batch) — the common start of every path method."""
-    x = check_images(x)
-    if not isinstance(model, Model):
-        raise GigjaxError(f"model must be a gigjax Model (see gigjax.load_model), got {type(model).__name__}")
-    return x, freeze_targets(targets, model, path_terms.model_input(x)), baseline_for(model, x, baseline)
+def _start(model: Model, x: jax.Array, targets: Targets, baseline: Any):
+    """(targets fixed at x, baseline batch) — the common start of every path method."""
+    return freeze_targets(targets, model, path_terms.model_input(x)), baseline_for(model, x, baseline)
 
 
-def integrated_gradients_attributions(model: Model, x: jax.Array, targets: Targets = None, *, steps: int = 50,
-                                      quadrature: str = "gausslegendre", baseline: Any = "black",
-                                      batch_size: int = 16) -> jax.Array:
-    """Integrated Gradients (Sundararajan et al. 2017): (x − x') ⊙ Σ_j w_j ∂S/∂x(x' + α_j (x − x')).
-
-    Returns the (B, H, W, C) attributions of the normalised input ``x`` (see the module docstring
-    for the options).
-    """
-    opts = check_options(dict(steps=steps, quadrature=quadrature, baseline=baseline, batch_size=batch_size))
-    x, targets, x0 = _prepare(model, x, targets, opts["baseline"])
+def _integrated_gradients(model, x, targets, *, steps, quadrature, baseline, batch_size) -> jax.Array:
+    targets, x0 = _start(model, x, targets, baseline)
     return straight_path(path_terms.observer(model, targets), path_terms.input_term, x, x0,
-                         steps=opts["steps"], quadrature_rule=quadrature, batch_size=opts["batch_size"])
+                         steps=steps, quadrature_rule=quadrature, batch_size=batch_size)
 
 
-def guided_ig_attributions(model: Model, x: jax.Array, targets: Targets = None, *, steps: int = 200,
-                           fraction: float = 0.25, max_dist: float = 0.02, baseline: Any = "black",
-                           ties: str = "exact") -> jax.Array:
-    """Guided Integrated Gradients (Kapishnikov et al. 2021), PAIR-code/saliency semantics, batched.
-
-    Returns the (B, H, W, C) attributions Σ_t (x_{t+1} − x_t) ⊙ ∂S/∂x(x_t).
-    """
-    opts = check_options(dict(steps=steps, fraction=fraction, max_dist=max_dist, baseline=baseline, ties=ties))
-    x, targets, x0 = _prepare(model, x, targets, opts["baseline"])
+def _guided_ig(model, x, targets, *, steps, fraction, max_dist, baseline, ties) -> jax.Array:
+    targets, x0 = _start(model, x, targets, baseline)
     return guided_path(path_terms.observer(model, targets), path_terms.input_term, x, x0,
-                       signal=path_terms.gradient_signal, steps=opts["steps"], fraction=opts["fraction"],
-                       max_dist=opts["max_dist"], ties=ties)
-
-
-def completeness_error(model: Model, x: jax.Array, attributions: jax.Array, targets: Targets = None,
-                       baseline: Any = "black") -> jax.Array:
-    """Σ attribution − (S(x) − S(x')) per image, (B,): ≈ 0 for a converged IG / Guided IG."""
-    x, targets, x0 = _prepare(model, x, targets, baseline)
-    score = lambda v: target_scores(targets, model.logits(path_terms.model_input(v)))[0]
-    return jnp.sum(attributions, axis=tuple(range(1, attributions.ndim))) - (score(x) - score(x0))
+                       signal=path_terms.gradient_signal, steps=steps, fraction=fraction, max_dist=max_dist,
+                       ties=ties)
 
 
 def _reference(model, x0, targets, layers, feature_baseline):
@@ -141,52 +83,82 @@ def _reference(model, x0, targets, layers, feature_baseline):
     return probe(model, x0, targets, layers, input_gradient=False).activations
 
 
-def _layers(model, layers, x) -> tuple[str, ...]:
-    return resolve_layers(model, layers, x) if layers is None or isinstance(layers, str) else tuple(layers)
-
-
-def integrated_gradcam_maps(model: Model, x: jax.Array, targets: Targets = None, *,
-                            layers: str | Sequence[str] | None = None, steps: int = 50,
-                            quadrature: str = "riemann_left", baseline: Any = "black", batch_size: int = 16,
-                            relu_placement: str = "step", feature_baseline: str = "zero") -> tuple[jax.Array, ...]:
-    """Integrated Grad-CAM (Sattarzadeh et al. 2021): Σ_j T·w_j L_j along the straight path.
-
-    Returns one raw (B, h, w) map per layer (default: the card's CAM layer).
-    """
-    opts = check_options(dict(steps=steps, quadrature=quadrature, baseline=baseline, batch_size=batch_size,
-                              relu_placement=relu_placement, feature_baseline=feature_baseline))
-    x, targets, x0 = _prepare(model, x, targets, opts["baseline"])
-    layers = _layers(model, layers, x)
+def _integrated_gradcam(model, x, targets, *, layers, steps, quadrature, baseline, batch_size, relu_placement,
+                        feature_baseline) -> tuple[jax.Array, ...]:
+    targets, x0 = _start(model, x, targets, baseline)
     term = path_terms.cam_term(layers, _reference(model, x0, targets, layers, feature_baseline),
                                step_relu=relu_placement == "step")
     return straight_path(path_terms.observer(model, targets, layers, input_gradient=False), term, x, x0,
-                         steps=opts["steps"], quadrature_rule=quadrature, batch_size=opts["batch_size"])
+                         steps=steps, quadrature_rule=quadrature, batch_size=batch_size)
 
 
-def gigcam_maps(model: Model, x: jax.Array, targets: Targets = None, *, layers: str | Sequence[str] | None = None,
-                steps: int = 50, fraction: float = 0.25, max_dist: float = 0.02, baseline: Any = "black",
-                path_signal: str = "gradient", relu_placement: str = "step", feature_baseline: str = "zero",
-                ties: str = "exact") -> tuple[jax.Array, ...]:
-    """GIG-CAM (Gao, Miao, Zhang 2025): Σ_t L_t along the Guided IG path.
-
-    Every step is ONE probe pass giving A, ∂S/∂A (the CAM term) and ∂S/∂x (the path's signal).
-    Returns one raw (B, h, w) map per layer (default: the card's CAM layer).
-    """
-    opts = check_options(dict(steps=steps, fraction=fraction, max_dist=max_dist, baseline=baseline,
-                              path_signal=path_signal, relu_placement=relu_placement,
-                              feature_baseline=feature_baseline, ties=ties))
-    x, targets, x0 = _prepare(model, x, targets, opts["baseline"])
-    layers = _layers(model, layers, x)
+def _gigcam(model, x, targets, *, layers, steps, fraction, max_dist, baseline, path_signal, relu_placement,
+            feature_baseline, ties) -> tuple[jax.Array, ...]:
+    targets, x0 = _start(model, x, targets, baseline)
     reference = _reference(model, x0, targets, layers, feature_baseline)
     term = path_terms.cam_term(layers, reference, step_relu=relu_placement == "step")
     by_gradient = path_signal == "gradient"
     signal = path_terms.gradient_signal if by_gradient else path_terms.cam_signal(layers, x.shape[1:3], reference)
     return guided_path(path_terms.observer(model, targets, layers, input_gradient=by_gradient), term, x, x0,
-                       signal=signal, steps=opts["steps"], fraction=opts["fraction"], max_dist=opts["max_dist"],
-                       ties=ties)
+                       signal=signal, steps=steps, fraction=fraction, max_dist=max_dist, ties=ties)
 
 
-def reduce_channels(attributions: jax.Array, how: str = "sum") -> jax.Array:
+# -- the public functions: validated once here, then the pure functions above -------------------------
+def integrated_gradients_attributions(model: Model, x: jax.Array, targets: Targets = None, **options) -> jax.Array:
+    """Integrated Gradients (Sundararajan et al. 2017): (x − x') ⊙ Σ_j w_j ∂S/∂x(x' + α_j (x − x')).
+
+    Returns the (B, H, W, C) attributions of the normalised input ``x``; ``options`` are those of
+    ``gigjax.describe("integrated_gradients")`` but ``channel_reduce``.
+    """
+    x, targets = check_call(model, x, targets)
+    return _integrated_gradients(model, x, targets, **bind(STRAIGHT, options, "Integrated Gradients", check_steps))
+
+
+def guided_ig_attributions(model: Model, x: jax.Array, targets: Targets = None, **options) -> jax.Array:
+    """Guided Integrated Gradients (Kapishnikov et al. 2021), PAIR-code/saliency semantics, batched.
+
+    Returns the (B, H, W, C) attributions Σ_t (x_{t+1} − x_t) ⊙ ∂S/∂x(x_t); ``options`` are those of
+    ``gigjax.describe("guided_ig")`` but ``channel_reduce``.
+    """
+    x, targets = check_call(model, x, targets)
+    return _guided_ig(model, x, targets, **bind(GUIDED, options, "Guided IG"))
+
+
+def completeness_error(model: Model, x: jax.Array, attributions: jax.Array, targets: Targets = None,
+                       baseline: Any = BASELINE.default) -> jax.Array:
+    """Σ attribution − (S(x) − S(x')) per image, (B,): ≈ 0 for a converged IG / Guided IG."""
+    x, targets = check_call(model, x, targets)
+    targets, x0 = _start(model, x, targets, BASELINE.validate(baseline, "baseline"))
+    score = lambda v: target_scores(targets, model.logits(path_terms.model_input(v)))[0]
+    return jnp.sum(attributions, axis=tuple(range(1, attributions.ndim))) - (score(x) - score(x0))
+
+
+def _layer_maps(fn, declared: dict, owner: str):
+    def maps(model: Model, x: jax.Array, targets: Targets = None, *, layers: str | Sequence[str] | None = None,
+             **options) -> tuple[jax.Array, ...]:
+        x, targets = check_call(model, x, targets)
+        layers = resolve_layers(model, layers, x)
+        return fn(model, x, targets, layers=layers, **bind(declared, options, owner, check_steps))
+
+    return maps
+
+
+integrated_gradcam_maps = _layer_maps(_integrated_gradcam, INTEGRATED_GRADCAM, "Integrated Grad-CAM")
+integrated_gradcam_maps.__doc__ = """Integrated Grad-CAM (Sattarzadeh et al. 2021): Σ_j T·w_j L_j along the straight path.
+
+    Returns one raw (B, h, w) map per layer (default: the card's CAM layer); ``options`` are those of
+    ``gigjax.describe("integrated_gradcam")``.
+    """
+gigcam_maps = _layer_maps(_gigcam, GIGCAM, "GIG-CAM")
+gigcam_maps.__doc__ = """GIG-CAM (Gao, Miao, Zhang 2025): Σ_t L_t along the Guided IG path.
+
+    Every step is ONE probe pass giving A, ∂S/∂A (the CAM term) and ∂S/∂x (the path's signal).
+    Returns one raw (B, h, w) map per layer (default: the card's CAM layer); ``options`` are those of
+    ``gigjax.describe("gigcam")``.
+    """
+
+
+def reduce_channels(attributions: jax.Array, how: str) -> jax.Array:
     """(B, H, W, C) attributions → (B, H, W) map: Σ_c a (``"sum"``) or Σ_c |a| (``"abs_sum"``)."""
     return jnp.sum(attributions if how == "sum" else jnp.abs(attributions), axis=-1)
 
@@ -198,38 +170,22 @@ def _input_method(attributions_fn):
     return fn
 
 
-def _cam_method(maps_fn):
-    def fn(model, x, targets, *, layers, **options):
-        return maps_fn(model, x, targets, layers=layers, **options)
-
-    return fn
-
-
-_STRAIGHT = dict(steps=50, baseline="black", batch_size=16)
-_GUIDED = dict(steps=200, fraction=0.25, max_dist=0.02, baseline="black", ties="exact")
-_CAM = dict(relu_placement="step", feature_baseline="zero")
-_GIGCAM = dict(_GUIDED, steps=50, path_signal="gradient", **_CAM)
-
 register(Method(
-    name="integrated_gradients", fn=_input_method(integrated_gradients_attributions),
+    name="integrated_gradients", fn=_input_method(_integrated_gradients),
     summary="Integrated Gradients: gradients averaged along the straight line from a baseline",
-    options=dict(_STRAIGHT, quadrature="gausslegendre", channel_reduce="sum"), check=check_options,
-    uses_layers=False, array_options=frozenset({"baseline"})))
+    options={**STRAIGHT, "channel_reduce": CHANNEL_REDUCE}, check=check_steps, uses_layers=False))
 register(Method(
-    name="guided_ig", fn=_input_method(guided_ig_attributions),
+    name="guided_ig", fn=_input_method(_guided_ig),
     summary="Guided IG: integrated gradients along an adaptive path that moves flat features first",
-    options=dict(_GUIDED, channel_reduce="sum"), check=check_options,
-    uses_layers=False, array_options=frozenset({"baseline"})))
+    options={**GUIDED, "channel_reduce": CHANNEL_REDUCE}, uses_layers=False))
 register(Method(
-    name="integrated_gradcam", fn=_cam_method(integrated_gradcam_maps),
+    name="integrated_gradcam", fn=_integrated_gradcam,
     summary="Integrated Grad-CAM: Grad-CAM maps summed along the straight line from a baseline",
-    options=dict(_STRAIGHT, quadrature="riemann_left", **_CAM), check=check_options,
-    array_options=frozenset({"baseline"})))
+    options=INTEGRATED_GRADCAM, check=check_steps))
 register(Method(
-    name="gigcam", fn=_cam_method(gigcam_maps),
-    summary="GIG-CAM: Grad-CAM maps summed along the Guided IG path",
-    options=_GIGCAM, check=check_options, array_options=frozenset({"baseline"})))
+    name="gigcam", fn=_gigcam,
+    summary="GIG-CAM: Grad-CAM maps summed along the Guided IG path", options=GIGCAM))
 register(Method(
-    name="gigcam_f", fn=_cam_method(gigcam_maps),
+    name="gigcam_f", fn=_gigcam,
     summary="GIG-CAM(F): GIG-CAM at several input scales, fused from the largest down",
-    options=dict(_GIGCAM, scales=(1, 2)), check=check_options, array_options=frozenset({"baseline"})))
+    options={**GIGCAM, "scales": POSTPROCESSING["scales"].but(default=(1, 2))}))

@@ -1,5 +1,5 @@
-"""What the forward-only CAMs share (Score-CAM, Ablation-CAM, FG-CAM's Score-CAM base): target classes
-fixed on the unperturbed input, and many perturbed forward passes evaluated in bounded chunks."""
+"""What the forward-only CAMs share (CAM, Score-CAM, Ablation-CAM, FG-CAM's Score-CAM base): target
+classes fixed on the unperturbed input, and many perturbed forward passes evaluated in bounded chunks."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from gigjax.targets import Targets, target_scores
 def fixed_classes(targets: Targets, logits: jax.Array, method: str) -> tuple[jax.Array, jax.Array]:
     """(scores (B,), classes (B,)) on the unperturbed logits; the classes stay fixed for every
     perturbed copy. A targets callable must return class indices (a score callable is an error:
-    it cannot be re-applied to a batch of perturbed copies of other sizes)."""
+    it cannot be re-applied to a batch of perturbed copies of other sizes, and CAM weights classes)."""
     if callable(targets):
         out = jax.eval_shape(targets, jax.ShapeDtypeStruct(logits.shape, logits.dtype))
         if not jnp.issubdtype(out.dtype, jnp.integer):
-            raise GigjaxError(f"{method} scores perturbed copies of each image for a fixed class: a targets "
-                              f"callable must return class indices, not scores")
+            raise GigjaxError(f"{method} explains a fixed class of each image: a targets callable must return "
+                              f"class indices, not scores")
     return target_scores(targets, logits)
 
 

@@ -27,10 +27,12 @@ import numpy as np
 from gigjax.methods.gradcam import weighted_sum
 from gigjax.methods.perturb import fixed_classes, map_chunks
 from gigjax.models import Model
+from gigjax.numerics import safe_divide
+from gigjax.options import CHUNK, Option
 from gigjax.registry import Method, register
 from gigjax.surgery import forward
 from gigjax.targets import Targets
-from gigjax.validation import check_choice, check_positive_int
+from gigjax.validation import check_positive_int
 
 VARIANTS = ("official", "pytorch_grad_cam")
 PGC_EPS = 1e-8  # pytorch-grad-cam's epsilon in the mask normalisation
@@ -68,12 +70,12 @@ def channel_masks(channels: jax.Array, size: tuple[int, int], variant: str) -> t
     hi = jnp.max(up, axis=(1, 2), keepdims=True)
     if variant == "official":
         usable = (hi > lo)[:, 0, 0]
-        return jnp.where(hi > lo, (up - lo) / jnp.where(hi > lo, hi - lo, 1.0), 0.0), usable
+        return safe_divide(up - lo, hi - lo), usable
     return (up - lo) / (hi - lo + PGC_EPS), jnp.ones(channels.shape[0], bool)
 
 
-def scorecam_weights(model: Model, x: jax.Array, a: jax.Array, classes: jax.Array, *, variant: str = "official",
-                     batch_size: int = 32) -> jax.Array:
+def scorecam_weights(model: Model, x: jax.Array, a: jax.Array, classes: jax.Array, *, variant: str,
+                     batch_size: int = CHUNK.default) -> jax.Array:
     """(B, K) Score-CAM channel weights of activations ``a`` (B, h, w, K) for ``classes`` (B,)."""
     chex.assert_rank([x, a, classes], [4, 4, 1])
     chex.assert_equal_shape_prefix([x, a, classes], 1)
@@ -108,18 +110,17 @@ def scorecam(model: Model, x: jax.Array, targets: Targets, *, layers: tuple[str,
     return tuple(maps)
 
 
-def _check(options: dict) -> dict:
-    check_choice(options["variant"], "variant", VARIANTS)
-    options["batch_size"] = check_positive_int(options["batch_size"], "batch_size")
-    if options["max_channels"] != 0:
-        options["max_channels"] = check_positive_int(options["max_channels"], "max_channels (0: all)")
-    return options
+def _check_max_channels(value, name: str) -> int:
+    return 0 if value == 0 and not isinstance(value, bool) else check_positive_int(value, f"{name} (0: all)")
 
 
 register(Method(
     name="scorecam",
     fn=scorecam,
     summary="Score-CAM: channels weighted by the class score of the input masked by each channel",
-    options={"variant": "official", "batch_size": 32, "max_channels": 0},
-    check=_check,
+    options={"variant": Option("official", "whose Score-CAM: the official code's (softmax probability, constant "
+                                           "channels skipped) or pytorch-grad-cam's", choices=VARIANTS),
+             "batch_size": CHUNK,
+             "max_channels": Option(0, "score only a fixed sample (seed 0) of this many channels; 0: all",
+                                    check=_check_max_channels, quick=64)},
 ))

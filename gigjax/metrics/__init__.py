@@ -1,5 +1,5 @@
-"""The metrics that judge explanations (spec §8): pure, batched, jit-able functions plus a
-host-side streaming :class:`Aggregator`.
+"""The metrics that judge explanations (spec §8): pure, batched, jit-able functions, the metric
+table that describes each one, and a host-side streaming :class:`Aggregator`.
 
 * Localisation (need boxes): :func:`pointing_game`, :func:`energy_pointing_game`
   (:mod:`gigjax.metrics.localization`).
@@ -7,17 +7,29 @@ host-side streaming :class:`Aggregator`.
   from :func:`masked_confidence` (:mod:`gigjax.metrics.faithfulness`).
 * Causal (need the model): Deletion and Insertion curves, :func:`causal_curve` and :func:`auc`
   (:mod:`gigjax.metrics.causal`).
+
+:data:`TABLE` (:mod:`gigjax.metrics.table`) has one :class:`Metric` row per metric: its family, the
+jitted computation, how it aggregates and how it reads in a report. A new metric is one function and
+one row there.
 """
 
-from gigjax.metrics.aggregate import CAUSAL, CONFIDENCE, DISPLAY, LOCALIZATION, METRICS, Aggregator
+from gigjax.metrics.accumulators import Accumulator, Mean, MeanCurve, PairMean, PointingAccuracy
+from gigjax.metrics.aggregate import Aggregator
+from gigjax.metrics.batches import ImageBatch, PairBatch
 from gigjax.metrics.causal import auc, blur, causal_curve, fractions, gaussian_kernel, num_steps, saliency_rank
 from gigjax.metrics.faithfulness import (SPACES, average_drop, class_probability, increase_in_confidence,
                                          mask_input, masked_confidence)
 from gigjax.metrics.localization import (TOLERANCE, box_region, energy_pointing_game, max_point, pointing_game,
                                          to_image_size, valid_pixels)
+from gigjax.metrics.table import (TABLE, Metric, check_metrics, default_metrics, metric, of_family,
+                                  register_metric)
 
-__all__ = ["Aggregator", "CAUSAL", "CONFIDENCE", "DISPLAY", "LOCALIZATION", "METRICS", "SPACES", "TOLERANCE",
-           "auc", "average_drop", "blur", "box_region", "causal_curve", "class_probability",
+#: The default metrics (the table's rows with ``default=True``, in table order).
+METRICS = default_metrics()
+
+__all__ = ["Accumulator", "Aggregator", "ImageBatch", "METRICS", "Mean", "MeanCurve", "Metric", "PairBatch",
+           "PairMean", "PointingAccuracy", "SPACES", "TABLE", "TOLERANCE", "auc", "average_drop", "blur",
+           "box_region", "causal_curve", "check_metrics", "class_probability", "default_metrics",
            "energy_pointing_game", "fractions", "gaussian_kernel", "increase_in_confidence", "mask_input",
-           "masked_confidence", "max_point", "num_steps", "pointing_game", "saliency_rank", "to_image_size",
-           "valid_pixels"]
+           "masked_confidence", "max_point", "metric", "num_steps", "of_family", "pointing_game",
+           "register_metric", "saliency_rank", "to_image_size", "valid_pixels"]

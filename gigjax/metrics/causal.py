@@ -1,11 +1,12 @@
 """Deletion and Insertion (Petsiuk et al., RISE; spec §8): causal curves and their AUC.
 
 Pixels are ranked by saliency (most salient first; ties by raster order). Deletion starts from the
-image and replaces ``step`` pixels at a time by 0 in normalised space; Insertion starts from a blurred
-copy (Gaussian kernel 11, σ 5, as RISE) and restores ``step`` pixels at a time. The curve records the
-softmax probability of the class (the image's top-1 in RISE) after k·step pixels changed,
-k = 0 … ceil(HW/step); the AUC integrates it by the trapezoid rule over the changed fraction in
-[0, 1]. RISE used ``step`` 224 and 1792 at 224×224: record it with the numbers.
+image and replaces ``pixels_per_step`` pixels at a time by 0 in normalised space; Insertion starts
+from a blurred copy (Gaussian kernel 11, σ 5, as RISE) and restores ``pixels_per_step`` pixels at a
+time. The curve records the softmax probability of the class (the image's top-1 in RISE) after
+k·pixels_per_step pixels changed, k = 0 … ceil(HW/pixels_per_step); the AUC integrates it by the
+trapezoid rule over the changed fraction in [0, 1]. RISE used 224 and 1792 pixels per step at
+224×224: record it with the numbers.
 
 The ``S + 1`` model evaluations per image run as ``lax.map`` over the steps with ``chunk`` steps
 evaluated per model call, so memory stays at ``chunk × B`` images whatever the step count.
@@ -67,14 +68,14 @@ def blur(x: jax.Array, size: int = BLUR_SIZE, sigma: float = BLUR_SIGMA) -> jax.
         precision=jax.lax.Precision.HIGHEST)
 
 
-def num_steps(num_pixels: int, step: int) -> int:
-    """Number of model evaluations of a curve: ceil(HW / step) + 1."""
-    return math.ceil(num_pixels / step) + 1
+def num_steps(num_pixels: int, pixels_per_step: int) -> int:
+    """Number of model evaluations of a curve: ceil(HW / pixels_per_step) + 1."""
+    return math.ceil(num_pixels / pixels_per_step) + 1
 
 
-def fractions(num_pixels: int, step: int) -> np.ndarray:
+def fractions(num_pixels: int, pixels_per_step: int) -> np.ndarray:
     """The curve's x-axis: changed fraction of the pixels after each step, (S + 1,), 0 … 1."""
-    changed = np.minimum(np.arange(num_steps(num_pixels, step)) * step, num_pixels)
+    changed = np.minimum(np.arange(num_steps(num_pixels, pixels_per_step)) * pixels_per_step, num_pixels)
     return changed / num_pixels
 
 
@@ -87,7 +88,7 @@ def saliency_rank(saliency: jax.Array) -> jax.Array:
 
 
 def causal_curve(model, x: jax.Array, saliency: jax.Array, classes: jax.Array, *, mode: str = "deletion",
-                 step: int = 224, chunk: int = 8) -> jax.Array:
+                 pixels_per_step: int = 224, chunk: int = 8) -> jax.Array:
     """The Deletion or Insertion curve of each image.
 
     Args:
@@ -96,7 +97,7 @@ def causal_curve(model, x: jax.Array, saliency: jax.Array, classes: jax.Array, *
       saliency: (B, H, W) map at the input resolution.
       classes: (B,) int class whose probability is tracked (RISE: the top-1 on ``x``).
       mode: ``"deletion"`` (x → zeros) or ``"insertion"`` (blurred x → x).
-      step: pixels changed per step (static).
+      pixels_per_step: pixels changed per step (static).
       chunk: steps evaluated per model call (static; bounds memory to ``chunk·B`` images).
 
     Returns:
@@ -112,7 +113,8 @@ def causal_curve(model, x: jax.Array, saliency: jax.Array, classes: jax.Array, *
     else:
         start, finish = blur(x), x
     rank = saliency_rank(saliency).reshape(b, h, w, 1)
-    changed = jnp.asarray(np.minimum(np.arange(num_steps(h * w, step)) * step, h * w), jnp.int32)
+    changed = jnp.asarray(np.minimum(np.arange(num_steps(h * w, pixels_per_step)) * pixels_per_step, h * w),
+                          jnp.int32)
     classes = classes.astype(jnp.int32)
 
     def score(n):

@@ -56,3 +56,18 @@ def test_errors_exit_2_with_one_line(fixtures_dir, tmp_path, capsys, args, messa
     assert main(["evaluate", *args, "--out", str(tmp_path / "out"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dataset", "{quokka}", "--layer", "blocks_99"], "unknown layer 'blocks_99'"),
+    (["--dataset", "{empty}"], "the COCO file lists no images"),
+])
+def test_bad_input_leaves_no_out_folder(fixtures_dir, tmp_path, capsys, args, message):
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"images": [], "categories": [{"id": 1, "name": "cat"}], "annotations": []}')
+    paths = {"quokka": os.path.join(fixtures_dir, "quokka", "annotations.json"), "empty": str(empty)}
+    out = tmp_path / "out"
+    assert main(["evaluate", *[a.format(**paths) for a in args], "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()

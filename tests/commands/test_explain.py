@@ -95,3 +95,43 @@ def test_method_option_flags_are_checked(capsys, tmp_path):
 def test_models_listing(capsys):
     code, out, _ = _run(capsys, "models")
     assert code == 0 and "efficientnet_lite0" in out and "CAM layer head" in out
+
+
+def test_inputs_with_the_same_stem_get_distinct_outputs(tmp_path, capsys, chelsea, coffee):
+    """a/cat.jpg, a/cat.png and a/cat_2.jpg: three sets of outputs, none overwritten (issue #12 item 7)."""
+    from gigjax.commands.explain import _stems
+
+    assert _stems(["a/cat.jpg", "a/cat.png", "a/cat_2.jpg"]) == ["cat", "cat_3", "cat_2"]
+    assert _stems(["x/c.jpg", "y/c.jpg", "c.gif"]) == ["c", "c_2", "c_3"]
+    src = tmp_path / "a"
+    src.mkdir()
+    Image.fromarray(chelsea).save(src / "cat.jpg")
+    Image.fromarray(coffee).save(src / "cat.png")
+    Image.fromarray(chelsea[:, ::-1].copy()).save(src / "cat_2.jpg")
+    out_dir = tmp_path / "out"
+    code, out, err = _run(capsys, "explain", str(src / "cat.jpg"), str(src / "cat.png"), str(src / "cat_2.jpg"),
+                          "--out", str(out_dir))
+    assert code == 0, err
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == sorted(f"{s}_gradcam.{e}" for s in ("cat", "cat_2", "cat_3") for e in ("npy", "png"))
+    maps = {s: np.load(out_dir / f"{s}_gradcam.npy") for s in ("cat", "cat_2", "cat_3")}
+    for a, b in (("cat", "cat_2"), ("cat", "cat_3"), ("cat_2", "cat_3")):  # each file holds its own input's map
+        assert not np.allclose(maps[a], maps[b]), (a, b)
+
+
+def test_help_shows_every_default_and_choice(capsys):
+    with pytest.raises(SystemExit):
+        main(["explain", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for expected in ("--model MODEL one of efficientnet_lite0", "(default: efficientnet_lite0)",
+                     "(default: gradcam;", "images per batch (default: 8)", "ReLU on the raw map(s) (default: True)",
+                     "to [0, 1] (default: True)", "--fusion {geometric,product,mean}", "(default: geometric)",
+                     "--path-signal {gradient,cam}", "--ties {exact,rank}", "--feature-baseline {zero,baseline}",
+                     "--relu-placement {step,final}", "{official,pytorch_grad_cam} (scorecam: default official)",
+                     "{map,channel} (guidance_cam: default map)", "guided_ig: default 200",
+                     "(default: none; gigcam_f: 1,2)"):
+        assert expected in text, expected
+    code, out, _ = _run(capsys, "methods")
+    assert code == 0 and "path_signal = default 'gradient'; one of 'gradient', 'cam'" in out
+    code, out, _ = _run(capsys, "methods", "gigcam_f")
+    assert code == 0 and "scales = default (1, 2)" in out and "fusion = default 'geometric'" in out

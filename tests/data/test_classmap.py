@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import gigjax
-from gigjax.data import build_classmap, classmap
+from gigjax.data import classmap
+from gigjax.data.tools import build_classmap
 from gigjax.errors import GigjaxError
 from gigjax.models import imagenet_class_names
 

@@ -63,3 +63,21 @@ def test_missing_image(tmp_path):
                                     "categories": [{"id": 1, "name": "cat"}], "annotations": []}))
     with pytest.raises(GigjaxError, match="gone.jpg: no such image file"):
         ds[0]
+
+
+def test_a_file_with_no_images_is_an_error(tmp_path):
+    with pytest.raises(GigjaxError, match="ann.json: the COCO file lists no images"):
+        CocoJson(_write(tmp_path, {"images": [], "categories": [{"id": 1, "name": "cat"}], "annotations": []}))
+
+
+@pytest.mark.parametrize("bbox", ["[0, 0, Infinity, 5]", "[-Infinity, 0, 4, 5]", "[0, NaN, 4, 5]"])
+def test_non_finite_boxes_are_refused_naming_the_file(tmp_path, bbox):
+    text = ('{"images": [{"id": 1, "file_name": "x.jpg"}], "categories": [{"id": 1, "name": "cat"}], '
+            f'"annotations": [{{"id": 7, "image_id": 1, "category_id": 1, "bbox": {bbox}}}]}}')
+    with pytest.raises(GigjaxError, match=r"ann.json: annotation 7 has a bad bbox .*4 finite numbers"):
+        CocoJson(_write(tmp_path, text))
+
+
+def test_image_ids_are_the_file_stems(fixtures_dir):
+    ds = open_dataset(os.path.join(fixtures_dir, "labelme", "coco", "annotations.json"))
+    assert [ds.image_id(i) for i in range(len(ds))] == [ds[i].image_id for i in range(len(ds))]

@@ -74,6 +74,11 @@ def test_image_sets(tmp_path):
     ("<annotation><object><name>dog</name></object></annotation>", "no <bndbox>"),
     ("<annotation><object><name>dog</name><bndbox><xmin>a</xmin><ymin>1</ymin><xmax>2</xmax>"
      "<ymax>2</ymax></bndbox></object></annotation>", "bad <xmin>"),
+    # a non-finite box would contain every pixel: a sure Pointing Game hit
+    ("<annotation><object><name>dog</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>inf</xmax>"
+     "<ymax>2</ymax></bndbox></object></annotation>", r"b\.xml: object 'dog' has a non-finite <xmax>"),
+    ("<annotation><object><name>dog</name><bndbox><xmin>-Infinity</xmin><ymin>nan</ymin><xmax>2</xmax>"
+     "<ymax>2</ymax></bndbox></object></annotation>", "non-finite <xmin>"),
 ])
 def test_damaged_annotations_fail_when_opened(tmp_path, content, message):
     root = _devkit(tmp_path)
@@ -94,3 +99,10 @@ def test_missing_image_is_a_clear_error(tmp_path):
 def test_not_a_voc_folder(tmp_path):
     with pytest.raises(GigjaxError, match="not a VOC folder"):
         VOCFolder(str(tmp_path))
+
+
+def test_image_ids_come_without_reading_the_pixels(tmp_path):
+    root = _devkit(tmp_path)
+    os.remove(root / "JPEGImages" / "b.jpg")
+    ds = VOCFolder(str(root))
+    assert [ds.image_id(i) for i in range(len(ds))] == ["a", "b"]

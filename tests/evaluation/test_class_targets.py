@@ -1,4 +1,4 @@
-"""How dataset classes become explainer targets (gigjax.evaluation.targets)."""
+"""How dataset classes become explainer targets (gigjax.evaluation.class_targets)."""
 
 from __future__ import annotations
 

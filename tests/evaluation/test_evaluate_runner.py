@@ -34,7 +34,7 @@ def test_reference_run_layout_and_counts(reference_run):
     pg = result["pointing_game"]
     # labelme VOC: 2011_000003 person; 2011_000006 person (chair, sofa in the COCO file only); bus + car
     assert pg["n"] + pg["nan"] == 4 and pg["unmapped"] == {} and set(pg["classes"]) <= {"person", "bus", "car"}
-    assert len(result["deletion"]["curve"]) == M.num_steps(32 * 32, SETTINGS["step"])
+    assert len(result["deletion"]["curve"]) == M.num_steps(32 * 32, SETTINGS["pixels_per_step"])
     for name in ("summary.json", "summary.md", "summary.csv", "figures/curves.png", "figures/examples.png"):
         assert os.path.isfile(os.path.join(out, name)), name
     md = open(os.path.join(out, "summary.md")).read()
@@ -57,7 +57,8 @@ def test_stored_results_equal_the_metric_functions_applied_directly(reference_ru
     assert stored["pred"] == pred and stored["pred_name"] == VOC_CLASSES[pred]
     expected_drop = float(M.average_drop(np.float32(y), np.float32(o)))
     assert stored["average_drop"] == pytest.approx(expected_drop, rel=1e-4, abs=1e-4)
-    curve = M.causal_curve(tiny, x, maps, np.asarray([pred]), mode="deletion", step=SETTINGS["step"])
+    curve = M.causal_curve(tiny, x, maps, np.asarray([pred]), mode="deletion",
+                           pixels_per_step=SETTINGS["pixels_per_step"])
     np.testing.assert_allclose(stored["deletion_curve"], np.asarray(curve[0]), atol=1e-5)
     # pointing game of the bus class in the original 500×375 grid
     bus = VOC_CLASSES.index("bus")

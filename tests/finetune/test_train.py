@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gigjax.errors import GigjaxError
-from gigjax.finetune import FinetuneConfig, evaluate, finetune
+from gigjax.finetune import FinetuneConfig, average_precision_of, finetune
 from gigjax.finetune.backbone import split_params
 
 from finetune.toys import CLASSES
@@ -45,8 +45,8 @@ def test_head_only_changes_only_the_head(tiny, head_run):
     assert head_run.model.variables["params"]["fc"]["kernel"].shape == (16, 4)
 
 
-def test_evaluate_matches_the_runs_validation(head_run, val_records):
-    again = evaluate(head_run.model, val_records, batch_size=5)
+def test_average_precision_of_matches_the_runs_validation(head_run, val_records):
+    again = average_precision_of(head_run.model, val_records, batch_size=5)
     np.testing.assert_allclose(again.ap, head_run.val.ap, rtol=1e-5)
     np.testing.assert_allclose(again.logits, head_run.val.logits, rtol=1e-5, atol=1e-5)
 

@@ -6,37 +6,21 @@ Class k ∈ {red, green, blue} is present when a square of that colour is painte
 
 from __future__ import annotations
 
-import flax.linen as nn
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from gigjax.data.records import Record
-from gigjax.models import Model, ModelCard
+from gigjax.models import Model
+from gigjax.testing import ConvLayer, toy_model
 
 CLASSES = ("red", "green", "blue", "never")
 COLOURS = ((230, 30, 30), (30, 200, 30), (30, 30, 230))
-
-
-class TinyNet(nn.Module):
-    """conv (stem) → BN → conv (stage) → GAP → Dense (fc)."""
-
-    num_classes: int = 10
-
-    @nn.compact
-    def __call__(self, x):
-        x = nn.relu(nn.BatchNorm(use_running_average=True, name="bn")(nn.Conv(8, (3, 3), name="stem")(x)))
-        x = nn.relu(nn.Conv(16, (3, 3), strides=(2, 2), name="stage")(x))
-        return nn.Dense(self.num_classes, name="fc")(jnp.mean(x, axis=(1, 2)))
+# stem conv → BN → ReLU → stage conv (stride 2, TF 'SAME' padding) → ReLU → GAP → Dense (fc)
+TINY_NET = (ConvLayer("stem", 8, batch_norm="bn"), ConvLayer("stage", 16, stride=2, padding="tf_same"))
 
 
 def tiny_model(seed: int = 0, classifier: str | None = "fc") -> Model:
-    module = TinyNet()
-    variables = module.init(jax.random.PRNGKey(seed), jnp.zeros((1, 16, 16, 3)))
-    card = ModelCard(name="tiny", input_size=(16, 16), resize_short=16, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25),
-                     class_names=tuple(f"c{i}" for i in range(10)), layers=("stem", "stage"), cam_layer="stage",
-                     classifier=classifier)
-    return Model(module=module, variables=variables, card=card)
+    return toy_model(TINY_NET, num_classes=10, class_names=tuple(f"c{i}" for i in range(10)), size=16, init="flax",
+                     seed=seed, name="tiny", classifier=classifier)
 
 
 def synthetic_records(n: int, seed: int, class_names=CLASSES) -> list[Record]:

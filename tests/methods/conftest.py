@@ -1,56 +1,29 @@
 """Fixtures for the method tests: the tiny GAP+FC CNN of gigjax.testing, a jitted probe, and small
 VGG-like and ResNet-like models for FG-CAM.
 
-The FG-CAM models are built from the zoo's own VGG ``Sequential`` and ResNet ``Stage`` modules, so their
-paths are those of VGG16/ResNet50 (``features/0`` …; ``conv1 bn1 relu maxpool layerS/B/{convN, bnN,
+The FG-CAM models are gigjax.testing toys built from the zoo's own VGG ``Sequential`` and ResNet ``Stage``
+modules, so their paths are those of VGG16/ResNet50 (``features/0`` …; ``conv1 bn1 relu maxpool layerS/B/{convN, bnN,
 reluN, downsample/0, downsample/1}``) and the same plan builders apply.
 BatchNorm statistics and scales are randomised (negative scales included) so that folding matters.
 """
 
 from __future__ import annotations
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import gigjax
-from gigjax.models import Model, ModelCard
-from gigjax.models.layers import Conv2d, MaxPool2d, ReLU, batch_norm, global_average_pool
-from gigjax.models.resnet import Stage
-from gigjax.models.vgg import Sequential, features_plan
-from gigjax.testing import tiny_cnn
+from gigjax.models import Model
+from gigjax.models.vgg import features_plan
+from gigjax.testing import ResNetBody, VGGBody, lecun_variables as numpy_init, tiny_cnn, toy_model
 
 VGG_CONFIG = (8, "M", 16, 16, "M")
 
 
 def vgg_kinds(config=VGG_CONFIG) -> tuple[str, ...]:
     return tuple(spec.kind for spec in features_plan(config))
-
-
-class ToyVGG(nn.Module):
-    """gigjax's VGG ``features`` Sequential on :data:`VGG_CONFIG`, then a small MLP classifier."""
-
-    num_classes: int = 4
-
-    @nn.compact
-    def __call__(self, x):
-        x = Sequential(features_plan(VGG_CONFIG), name="features")(x)
-        x = x.reshape(x.shape[0], -1)
-        return nn.Dense(self.num_classes, name="classifier")(jax.nn.relu(nn.Dense(12, name="hidden")(x)))
-
-
-class ToyResNet(nn.Module):
-    num_classes: int = 4
-
-    @nn.compact
-    def __call__(self, x):
-        x = ReLU(name="relu")(batch_norm(1e-5, "bn1")(Conv2d(8, 7, 2, 3, name="conv1")(x)))
-        x = MaxPool2d(3, 2, 1, name="maxpool")(x)
-        x = Stage(2, 4, 1, name="layer1")(x)
-        x = Stage(1, 8, 2, name="layer2")(x)
-        return nn.Dense(self.num_classes, name="fc")(global_average_pool(x))
 
 
 def _randomise_batch_norm(variables, seed: int, zero_shift: bool):
@@ -74,56 +47,29 @@ def _randomise_batch_norm(variables, seed: int, zero_shift: bool):
     return jax.tree_util.tree_map(lambda v: jnp.asarray(v, jnp.float32), changed)
 
 
-def numpy_init(shapes, seed: int):
-    """Variables for a pytree of ``ShapeDtypeStruct`` filled by numpy (Flax's ``init`` compiles
-    threefry RNG for many seconds on CPU): kernels ~ N(0, 1/fan_in), biases 0, BN scale 1 / var 1."""
-    rng = np.random.default_rng(seed)
-
-    def fill(path, leaf):
-        name = getattr(path[-1], "key", "")
-        if name == "kernel":
-            fan_in = int(np.prod(leaf.shape[:-1]))
-            return jnp.asarray(rng.standard_normal(leaf.shape) / np.sqrt(fan_in), jnp.float32)
-        return jnp.full(leaf.shape, 1.0 if name in ("scale", "var") else 0.0, jnp.float32)
-
-    return jax.tree_util.tree_map_with_path(fill, shapes)
-
-
-def _init(module, size: int, seed: int):
-    return numpy_init(jax.eval_shape(module.init, jax.random.PRNGKey(0), jnp.zeros((1, size, size, 3))), seed)
-
-
-def _card(name: str, size: int, classifier: str | None, cam_layer: str, layers) -> ModelCard:
-    return ModelCard(name=name, input_size=(size, size), resize_short=size, mean=(0.5,) * 3, std=(0.25,) * 3,
-                     class_names=tuple(f"c{i}" for i in range(4)), layers=tuple(layers), cam_layer=cam_layer,
-                     classifier=classifier)
-
-
 def toy_vgg(use_bias: bool = True, seed: int = 0, size: int = 16) -> Model:
-    """The toy VGG; ``use_bias=False`` leaves every bias at 0 (no bias in effect), else 0.05."""
-    module = ToyVGG()
-    variables = _init(module, size, seed)
+    """The toy VGG (the zoo's ``features`` Sequential on :data:`VGG_CONFIG`, then a small MLP classifier);
+    ``use_bias=False`` leaves every bias at 0 (no bias in effect), else 0.05."""
+    model = toy_model(VGGBody(VGG_CONFIG), head="mlp", class_names=tuple(f"c{i}" for i in range(4)), size=size,
+                      init="lecun", seed=seed, name="toy_vgg")
     if use_bias:
-        variables = jax.tree_util.tree_map_with_path(
-            lambda p, v: v + 0.05 if getattr(p[-1], "key", "") == "bias" else v, variables)
-    kinds = vgg_kinds()
-    return Model(module=module, variables=variables,
-                 card=_card("toy_vgg", size, None, f"features/{len(kinds) - 1}",
-                            [f"features/{i}" for i in range(len(kinds))]))
+        model = model.replace(variables=jax.tree_util.tree_map_with_path(
+            lambda p, v: v + 0.05 if getattr(p[-1], "key", "") == "bias" else v, model.variables))
+    return model
 
 
 def toy_resnet(zero_shift: bool = False, seed: int = 0, size: int = 32) -> Model:
-    module = ToyResNet()
-    variables = _randomise_batch_norm(_init(module, size, seed), seed + 1, zero_shift)
-    return Model(module=module, variables=variables,
-                 card=_card("toy_resnet", size, "fc", "layer2", ["maxpool", "layer1", "layer2"]))
+    """The zoo's ResNet stem and Bottleneck stages (``layer1``: 2 blocks of width 4, ``layer2``: 1 block of
+    width 8, stride 2), GAP + ``fc``; random BatchNorm statistics."""
+    model = toy_model(ResNetBody(8, ((2, 4, 1), (1, 8, 2))), class_names=tuple(f"c{i}" for i in range(4)),
+                      size=size, init="lecun", seed=seed, name="toy_resnet")
+    return model.replace(variables=_randomise_batch_norm(model.variables, seed + 1, zero_shift))
 
 
 @pytest.fixture(scope="session")
 def toy():
     """:func:`gigjax.testing.tiny_cnn` (5 classes, 32×32 input, GAP+FC head), numpy-initialised."""
-    shapes = jax.eval_shape(tiny_cnn)
-    return Model(module=shapes.module, variables=numpy_init(shapes.variables, 0), card=shapes.card)
+    return tiny_cnn(init="lecun")
 
 
 @pytest.fixture(scope="session")

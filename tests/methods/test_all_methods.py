@@ -1,7 +1,12 @@
-"""Every method of the CAM family through ``gigjax.explain``: the shared post-processing options,
+"""Every registered method through ``gigjax.explain``: the shared post-processing options,
 multi-layer fusion, jit = eager, batch = one by one, blank images, and errors (spec §1).
 
-Runs on the tiny GAP+FC CNN (fast to compile); FG-CAM gets a relevance plan for it here.
+The methods come from the registry, so a new method is covered without editing this file. They run
+on the tiny GAP+FC CNN (fast to compile) with each option's declared ``quick`` value; what a method
+``requires`` of a model is met here (:data:`MET`: the toy has a GAP+FC head, and its card carries
+FG-CAM's relevance plan), and a requirement not met here fails :func:`test_every_requirement_is_met`.
+A method whose default is a pyramid (GIG-CAM(F)) runs on one scale, the identity (the pyramid is
+tested in tests/test_fusion.py).
 """
 
 import jax
@@ -11,14 +16,20 @@ import pytest
 
 import gigjax
 from gigjax import postprocess
-from gigjax.methods.fgcam import Conv, Plan, register_plan
 
-register_plan("tiny_cnn", lambda model: Plan((Conv("conv1", first=True), Conv("conv2"),
-                                              Conv("features/conv", aliases=("features",))), base="features"))
+MET = {"gap_fc_head": "the toy's classifier 'fc' after global average pooling",
+       "relevance_plan": "the relevance plan on the tiny_cnn card (gigjax.testing)"}
+METHODS = list(gigjax.available_methods())
+SPECS = {name: gigjax.get_method(name) for name in METHODS}
+# methods defined at any layer (a GAP-head method is defined only at the pooled feature map)
+LAYER_METHODS = [m for m, s in SPECS.items() if s.uses_layers and "gap_fc_head" not in s.requires]
+SMALL = {m: {**{k: o.quick for k, o in s.options.items() if o.quick is not None},
+             **({"scales": (1,)} if "scales" in s.options else {})} for m, s in SPECS.items()}
 
-LAYER_METHODS = ["gradcam", "gradcam_pp", "xgradcam", "layercam", "hirescam", "scorecam", "ablationcam", "guidance_cam"]
-METHODS = ["cam"] + LAYER_METHODS + ["fgcam"]
-SMALL = {"scorecam": {"batch_size": 8}, "ablationcam": {"batch_size": 8}}
+
+def test_every_requirement_is_met():
+    for method, spec in SPECS.items():
+        assert set(spec.requires) <= set(MET), f"{method} requires {spec.requires}: meet it in this file"
 
 
 @pytest.fixture(scope="module", params=METHODS)
@@ -94,7 +105,7 @@ def test_jit_equals_eager(toy, toy_x, method):
     np.testing.assert_allclose(fn(toy, x, 2), jax.jit(fn)(toy, x, 2), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("method", LAYER_METHODS + ["cam"])
+@pytest.mark.parametrize("method", [m for m in METHODS if SPECS[m].uses_layers])
 def test_unknown_layer_is_a_clear_error(toy, toy_x, method):
     with pytest.raises(gigjax.GigjaxError, match="unknown layer 'featurs'.*did you mean features"):
         gigjax.explain(toy, toy_x, method, layer="featurs")
@@ -103,7 +114,7 @@ def test_unknown_layer_is_a_clear_error(toy, toy_x, method):
 @pytest.mark.parametrize("method", METHODS)
 def test_unknown_option_is_a_clear_error(method):
     with pytest.raises(gigjax.GigjaxError, match="has no option"):
-        gigjax.explainer(method, steps=3)
+        gigjax.explainer(method, stepz=3)
 
 
 def test_raw_needs_one_layer(toy, toy_x):

@@ -1,4 +1,4 @@
-"""gigjax/methods/fgcam.py (+ fgcam_plans.py): FG-CAM on small VGG- and ResNet-like models.
+"""gigjax/methods/fgcam.py (+ the plans declared in models/): FG-CAM on small VGG- and ResNet-like models.
 
 Every model evaluation is inside one ``jax.jit`` per fixture (eager Flax would compile each primitive
 separately, which is slow on CPU); the tests then check the pieces.
@@ -16,7 +16,8 @@ import gigjax
 from gigjax import relevance as R
 from gigjax import surgery
 from gigjax.methods import fgcam as F
-from gigjax.methods.fgcam_plans import resnet_plan, sequential_plan, vgg_plan
+from gigjax.models.vgg import relevance_plan as vgg_relevance_plan
+from gigjax.models.relevance_plan import sequential_plan
 from gigjax.methods.gradcam import channel_weights, gradcam_term
 from gigjax.methods.scorecam import scorecam_weights
 
@@ -24,8 +25,6 @@ from gigjax.methods.scorecam import scorecam_weights
 
 @pytest.fixture(scope="module", autouse=True)
 def nets(fgcam_nets):
-    F.register_plan("toy_vgg", vgg_plan)
-    F.register_plan("toy_resnet", resnet_plan)
     return fgcam_nets
 
 
@@ -96,7 +95,7 @@ def resnet_run(toy_resnet):
 
 
 def test_vgg_plan_is_read_off_the_model(toy_vgg, nets):
-    assert vgg_plan(toy_vgg()) == sequential_plan(nets["vgg_kinds"]())
+    assert vgg_relevance_plan(toy_vgg()) == sequential_plan(nets["vgg_kinds"]())
 
 
 def test_base_layer_gives_the_gradcam_map(vgg_run, resnet_run):
@@ -201,7 +200,7 @@ def test_batch_equals_one_by_one(toy_vgg):
 def test_errors(toy_vgg):
     vgg = toy_vgg()
     x = _x(vgg)
-    other = dataclasses.replace(vgg, card=dataclasses.replace(vgg.card, name="unplanned"))
+    other = dataclasses.replace(vgg, card=dataclasses.replace(vgg.card, name="unplanned", relevance_plan=None))
     with pytest.raises(gigjax.GigjaxError, match="no relevance plan"):
         jax.eval_shape(gigjax.explainer("fgcam"), other, x)
     with pytest.raises(gigjax.GigjaxError, match="cannot stop at 'features/9'"):

@@ -38,7 +38,7 @@ def test_rank_most_salient_first_ties_in_raster_order():
 def test_deletion_curve_closed_form(pixel_sum):
     x = jnp.ones((1, 2, 2, 3))                                         # each pixel adds 3 to Σx
     sal = jnp.asarray([[[0.1, 0.9], [0.5, 0.3]]])
-    curve = np.asarray(causal_curve(pixel_sum, x, sal, jnp.asarray([0]), mode="deletion", step=1, chunk=2))
+    curve = np.asarray(causal_curve(pixel_sum, x, sal, jnp.asarray([0]), mode="deletion", pixels_per_step=1, chunk=2))
     np.testing.assert_allclose(curve[0], sig(jnp.asarray([12.0, 9.0, 6.0, 3.0, 0.0])), rtol=1e-6)
     xs = fractions(4, 1)
     np.testing.assert_allclose(xs, [0, 0.25, 0.5, 0.75, 1.0])
@@ -50,7 +50,7 @@ def test_partial_last_step_uses_true_fractions(pixel_sum):
     x = jnp.ones((1, 2, 2, 3))
     sal = jnp.asarray([[[4.0, 3.0], [2.0, 1.0]]])
     assert num_steps(4, 3) == 3
-    curve = np.asarray(causal_curve(pixel_sum, x, sal, jnp.asarray([0]), mode="deletion", step=3))
+    curve = np.asarray(causal_curve(pixel_sum, x, sal, jnp.asarray([0]), mode="deletion", pixels_per_step=3))
     np.testing.assert_allclose(curve[0], sig(jnp.asarray([12.0, 3.0, 0.0])), rtol=1e-6)
     xs = fractions(4, 3)
     np.testing.assert_allclose(xs, [0, 0.75, 1.0])
@@ -63,7 +63,7 @@ def test_insertion_starts_blurred_and_ends_at_the_image(pixel_sum):
     x = jnp.asarray(rng.random((2, 4, 4, 3)), jnp.float32) - 0.5
     sal = jnp.asarray(rng.random((2, 4, 4)), jnp.float32)
     classes = jnp.asarray([0, 1])
-    curve = np.asarray(causal_curve(pixel_sum, x, sal, classes, mode="insertion", step=5, chunk=3))
+    curve = np.asarray(causal_curve(pixel_sum, x, sal, classes, mode="insertion", pixels_per_step=5, chunk=3))
     assert curve.shape == (2, num_steps(16, 5))
     sums_blur = np.asarray(jnp.sum(blur(x), axis=(1, 2, 3)))
     sums = np.asarray(jnp.sum(x, axis=(1, 2, 3)))
@@ -83,8 +83,9 @@ def test_chunking_does_not_change_the_curve(pixel_sum, chunk):
     rng = np.random.default_rng(2)
     x = jnp.asarray(rng.random((3, 4, 4, 3)), jnp.float32)
     sal = jnp.asarray(rng.random((3, 4, 4)), jnp.float32)
-    ref = causal_curve(pixel_sum, x, sal, jnp.zeros(3, jnp.int32), step=3, chunk=6)
-    out = jax.jit(lambda a, b: causal_curve(pixel_sum, a, b, jnp.zeros(3, jnp.int32), step=3, chunk=chunk))(x, sal)
+    ref = causal_curve(pixel_sum, x, sal, jnp.zeros(3, jnp.int32), pixels_per_step=3, chunk=6)
+    out = jax.jit(lambda a, b: causal_curve(pixel_sum, a, b, jnp.zeros(3, jnp.int32), pixels_per_step=3,
+                                            chunk=chunk))(x, sal)
     np.testing.assert_allclose(np.asarray(out), np.asarray(ref), rtol=1e-6)
 
 

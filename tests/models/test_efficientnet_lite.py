@@ -46,14 +46,31 @@ def test_head_features_match_reference(probed, lite0_golden):
                                atol=1e-4 * np.abs(lite0_golden["features"]).max())
 
 
-def test_input_gradient_matches_reference(probed, lite0_golden):
-    """The reference gradient is PyTorch's in float64 (see the golden script); ours is float32."""
-    grad = np.asarray(probed.input_gradient[0], np.float64)
+def _projections(grad: np.ndarray) -> np.ndarray:
     directions = np.random.RandomState(3).standard_normal((16, 224, 224, 3))
-    projections = np.einsum("hwc,nhwc->n", grad, directions)
+    return np.einsum("hwc,nhwc->n", np.asarray(grad, np.float64), directions)
+
+
+def test_input_gradient_matches_reference_in_float64(lite0, chelsea_crop, lite0_golden):
+    """The reference gradient is PyTorch's in float64 (see the golden script): the same model in
+    float64 agrees to rounding, so the implementation (custom depthwise VJP included) is exact."""
+    with jax.enable_x64(True):
+        model = lite0.replace(variables=jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64),
+                                                               lite0.variables))
+        grad = np.asarray(gigjax.probe(model, jnp.asarray(chelsea_crop, jnp.float64)).input_gradient[0])
     want = lite0_golden["gradient_projections"]
-    np.testing.assert_allclose(projections, want, rtol=0, atol=1e-5 * np.abs(want).max())
-    np.testing.assert_allclose(grad.sum(axis=(0, 1)), lite0_golden["gradient_channel_sums"], rtol=1e-4)
+    np.testing.assert_allclose(_projections(grad), want, rtol=0, atol=1e-9 * np.abs(want).max())
+    np.testing.assert_allclose(grad.sum(axis=(0, 1)), lite0_golden["gradient_channel_sums"], rtol=1e-9)
+
+
+def test_input_gradient_in_float32(probed, lite0_golden):
+    """float32 against the float64 reference: ReLU6 gates that float32 rounding flips make the
+    error version-dependent (XLA 0.10 on CPU: 4.7e-4 of the largest projection, 1.5e-3 relative on
+    the channel sums), so the tolerance bounds it rather than pinning one XLA's rounding."""
+    want = lite0_golden["gradient_projections"]
+    np.testing.assert_allclose(_projections(probed.input_gradient[0]), want, rtol=0, atol=3e-3 * np.abs(want).max())
+    np.testing.assert_allclose(np.asarray(probed.input_gradient[0], np.float64).sum(axis=(0, 1)),
+                               lite0_golden["gradient_channel_sums"], rtol=1e-2)
 
 
 def test_top1_on_real_photos(lite0, lite0_batch):

@@ -10,6 +10,7 @@ storage, float16/float64/bfloat16/int/bool tensors and a 0-d ``num_batches_track
 from __future__ import annotations
 
 import io
+import re
 import os
 import pickle
 import shutil
@@ -209,3 +210,200 @@ def test_bfloat16_safetensors_widened_exactly(tmp_path):
     got = load_safetensors(path)
     assert list(got) == ["w"] and got["w"].dtype == np.float32
     np.testing.assert_array_equal(got["w"], values)
+
+
+# --- hostile files: no hang, no memory bomb, one CheckpointError naming the file (issue 12.1, 12.2, 12.6) ---
+#
+# Each file is generated here (tiny, in a temporary folder) and loaded in ONE child process whose address
+# space is capped at 2 GiB above its size after imports, so a regression raises MemoryError there instead of
+# taking the machine down. The child reports, per file, what was raised, how long it took and the extra
+# memory (tracemalloc peak and ru_maxrss growth): each must be a CheckpointError naming the file, in under
+# 5 s and 1 GB.
+
+GIB = 1 << 30
+LIMIT_SECONDS, LIMIT_BYTES = 5.0, 1 << 30
+
+_CHILD = r"""
+import json, resource, sys, time, tracemalloc
+from gigjax.models import weight_file
+from gigjax.models.torch_checkpoint import load_state_dict
+
+def vm_bytes():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmSize:"))
+
+resource.setrlimit(resource.RLIMIT_AS, (vm_bytes() + 2 * 2**30, resource.getrlimit(resource.RLIMIT_AS)[1]))
+report = {}
+for path in sys.argv[1:]:
+    rss, start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+    tracemalloc.start()
+    try:
+        weight_file.read(path) if path.endswith(".npz") else load_state_dict(path)
+        error = ("none", "")
+    except BaseException as exc:
+        error = (type(exc).__name__, str(exc)[:400])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    report[path] = {"error": error[0], "message": error[1], "seconds": time.perf_counter() - start,
+                    "traced": peak, "rss": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) * 1024}
+print(json.dumps(report))
+"""
+
+
+def _safetensors_file(path, header, body=b""):
+    path.write_bytes(safetensors_bytes(header, body))
+
+
+def _npy_header(shape) -> bytes:
+    """A version 1.0 .npy header declaring ``shape`` of float32."""
+    text = repr({"descr": "<f4", "fortran_order": False, "shape": tuple(shape)}).encode()
+    text += b" " * (-(len(text) + 11) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text
+
+
+def _hostile_files(folder):
+    """name → (path, expected message). Built with tests/checkpoint_files.py (no torch)."""
+    import checkpoint_files as tf
+    import json
+
+    one = tf.Storage("0", 4)
+    valid = tf.Tensor(one, (4,), (1,))
+    four = {"0": tf.float_storage([1, 2, 3, 4])}
+    cases = {}
+
+    def torch_zip(name, obj, storages=four):
+        path = folder / f"{name}.pth"
+        tf.write_zip(path, obj, storages)
+        return path
+
+    cases["dag pickle"] = (torch_zip("dag", {"w": valid, "x": tf.shared_lists(40)}), "entry 'x' is not a tensor")
+    cases["dag tuple as a key"] = (torch_zip("dag_key", {"w": valid, tf.shared_tuples(40): 1}),
+                                   "refusing a dict key of type tuple")
+    cases["dag tuple as an OrderedDict key"] = (
+        torch_zip("dag_key_call", tf.ordered_dict_call([("w", valid), (tf.shared_tuples(40), 1)])),
+        "refusing a dict key of type tuple")
+    cases["deep pickle"] = (torch_zip("deep", {"w": valid, "x": tf.nested_lists(20_000)}), "entry 'x' is not a tensor")
+    cases["deep pickle, top level"] = (torch_zip("deep_top", tf.nested_lists(20_000)), "does not hold a state dict")
+    deep_pid = tf.Raw(pickle.MARK + tf.pickle_bytes("storage")[2:-1] + tf.nested_lists(10_000).code
+                      + tf.pickle_bytes(("0", "cpu", 4))[3:-2] + pickle.TUPLE + pickle.BINPERSID)
+    cases["deep storage record"] = (torch_zip("deep_pid", {"w": tf.Tensor(deep_pid, (4,), (1,))}),
+                                    r"unsupported storage type \[\[\[")
+    cases["stride-0 1.5M x 1024"] = (torch_zip("stride0", {"w": tf.Tensor(tf.Storage("0", 1), (1_500_000, 1024), (0, 0))},
+                                               {"0": tf.float_storage([1])}), "1536000000 elements but its storage holds 1")
+    cases["stride-0 2^20 x 2^20"] = (torch_zip("stride0_huge", {"w": tf.Tensor(tf.Storage("0", 1), (2**20, 2**20), (0, 0))},
+                                               {"0": tf.float_storage([1])}), "elements but its storage holds 1")
+    cases["huge stride"] = (torch_zip("stride_huge", {"w": tf.Tensor(one, (2,), (2**62,))}), "invalid stride")
+    cases["stride 2^63 on a size-1 axis"] = (torch_zip("stride_63", {"w": tf.Tensor(one, (1,), (2**63,))}), "invalid stride")
+    cases["shape [2^64]"] = (torch_zip("shape64", {"w": tf.Tensor(one, (2**64,), (1,))}), "invalid shape")
+    cases["empty with a negative dim"] = (torch_zip("negative", {"w": tf.Tensor(one, (0, -5), (1, 1))}), "invalid shape")
+    cases["huge offset"] = (torch_zip("offset", {"w": tf.Tensor(one, (1,), (1,), 2**70)}), "invalid storage offset")
+    bomb = folder / "zip_bomb.pth"
+    tf.write_zip_bomb(bomb, {"w": valid}, "0", 6 * GIB)
+    cases["zip bomb, small record"] = (bomb, "holds 6.0 GiB but its record declares 4 elements")
+    bomb = folder / "zip_bomb_declared.pth"
+    tf.write_zip_bomb(bomb, {"w": tf.Tensor(tf.Storage("0", 6 * GIB // 4), (6 * GIB // 4,), (1,))}, "0", 6 * GIB)
+    cases["zip bomb, matching record"] = (bomb, r"would inflate to 6\.0 GiB from a 6\.\d MiB file")
+
+    def safetensors(name, header, body=b""):
+        path = folder / f"{name}.safetensors"
+        _safetensors_file(path, header, body)
+        return path
+
+    deep = "[" * 100_000 + "]" * 100_000
+    path = folder / "deep_header.safetensors"
+    text = ('{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4], "x": ' + deep + "}}").encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + b"\0" * 4)
+    cases["safetensors deep header"] = (path, "damaged safetensors header")
+    cases["safetensors list dtype"] = (safetensors("list_dtype", {"w": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}},
+                                                   b"\0" * 4), "unsupported dtype")
+    cases["safetensors shape [2^64]"] = (safetensors("shape64", {"w": {"dtype": "F32", "shape": [2**64], "data_offsets": [0, 4]}},
+                                                     b"\0" * 4), "invalid shape")
+    cases["safetensors shape overflowing int64"] = (
+        safetensors("overflow", {"w": {"dtype": "F32", "shape": [2**32, 2**32], "data_offsets": [0, 0]}}),
+        r"has 0 bytes for shape \(4294967296, 4294967296\)")
+    path = folder / "array.npz"
+    np.save(path.with_suffix(".npy"), np.zeros(3, np.float32))
+    shutil.move(path.with_suffix(".npy"), path)
+    cases[".npy renamed .npz"] = (path, "single .npy array")
+    path = folder / "forged_header.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("w.npy", _npy_header((2**20, 2**20)) + b"\0" * 16)
+    cases[".npz with a forged 2^20 x 2^20 header"] = (path, "needs 4096.0 GiB but its member holds")
+    del json
+    return cases
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    import json
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("hostile")
+    cases = _hostile_files(folder)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    child = subprocess.run([sys.executable, "-c", _CHILD, *(str(p) for p, _ in cases.values())], cwd=root,
+                           capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stderr[-2000:]
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    return {name: (str(path), message, report[str(path)]) for name, (path, message) in cases.items()}
+
+
+HOSTILE = ["dag pickle", "dag tuple as a key", "dag tuple as an OrderedDict key", "deep pickle", "deep pickle, top level", "deep storage record", "stride-0 1.5M x 1024",
+           "stride-0 2^20 x 2^20", "huge stride", "stride 2^63 on a size-1 axis", "shape [2^64]",
+           "empty with a negative dim", "huge offset", "zip bomb, small record", "zip bomb, matching record",
+           "safetensors deep header", "safetensors list dtype", "safetensors shape [2^64]",
+           "safetensors shape overflowing int64", ".npy renamed .npz", ".npz with a forged 2^20 x 2^20 header"]
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_file_is_refused_fast_and_small(hostile, case):
+    path, message, got = hostile[case]
+    assert got["error"] == "CheckpointError", got
+    assert got["message"].startswith(path), got["message"]
+    assert re.search(message, got["message"]), got["message"]
+    assert got["seconds"] < LIMIT_SECONDS, got
+    assert got["traced"] < LIMIT_BYTES and got["rss"] < LIMIT_BYTES, got
+
+
+def test_hostile_files_are_tiny(hostile):
+    sizes = {case: os.path.getsize(path) for case, (path, _, _) in hostile.items()}
+    assert sizes["dag pickle"] < 1500 and sizes["stride-0 1.5M x 1024"] < 1500, sizes
+    assert max(sizes[c] for c in ("zip bomb, small record", "zip bomb, matching record")) < 10 << 20, sizes
+
+
+def test_shape_check_runs_before_any_data_is_read(tmp_path):
+    import checkpoint_files as tf
+
+    path = tmp_path / "w.pth"
+    tf.write_zip(path, {"w": tf.Tensor(tf.Storage("0", 4), (2, 2), (2, 1))}, {"0": tf.float_storage([1, 2, 3, 4])})
+    seen = []
+
+    def refuse(shapes):
+        seen.append(shapes)
+        raise GigjaxError("wrong architecture")
+
+    with pytest.raises(GigjaxError, match="wrong architecture"):
+        load_state_dict(path, refuse)
+    assert seen == [{"w": (2, 2)}]
+    np.testing.assert_array_equal(load_state_dict(path, lambda shapes: None)["w"], [[1, 2], [3, 4]])
+
+
+@pytest.mark.parametrize("container", ["zip", "safetensors"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_weights_are_refused_naming_the_tensor(tmp_path, container, bad):
+    import checkpoint_files as tf
+
+    values = [1.0, 2.0, bad, 4.0]
+    if container == "zip":
+        path = tmp_path / "w.pth"
+        tf.write_zip(path, {"fine": tf.Tensor(tf.Storage("1", 1), (1,), (1,)),
+                            "head.weight": tf.Tensor(tf.Storage("0", 4), (2, 2), (2, 1))},
+                     {"0": tf.float_storage(values), "1": tf.float_storage([0])})
+    else:
+        path = tmp_path / "w.safetensors"
+        _safetensors_file(path, {"head.weight": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}},
+                          tf.float_storage(values))
+    with pytest.raises(CheckpointError, match=rf"^{re.escape(str(path))}: tensor 'head.weight' holds 1 NaN/Inf "
+                                              rf"values \(first at index \(1, 0\)\)"):
+        load_state_dict(path)

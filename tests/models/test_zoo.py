@@ -104,3 +104,43 @@ def test_random_weights_are_seeded():
     kernel = lambda m: np.asarray(m.variables["params"]["stem"]["conv"]["kernel"])
     assert not np.array_equal(kernel(a), kernel(c))
     assert jax.tree_util.tree_structure(a.variables) == jax.tree_util.tree_structure(c.variables)
+
+
+def test_nan_weights_are_refused_naming_the_file_and_tensor(lite0, tmp_path):
+    flat = convert.flatten_variables(lite0.variables)
+    name = "params/head/conv/kernel" if "params/head/conv/kernel" in flat else sorted(flat)[-1]
+    flat[name] = flat[name].copy()
+    flat[name].flat[7] = np.nan
+    path = tmp_path / "diverged.npz"
+    np.savez(path, **flat)
+    with pytest.raises(CheckpointError, match=rf"{path}: tensor '{name}' holds 1 NaN/Inf values"):
+        gigjax.load_model("efficientnet_lite0", weights=path)
+
+
+def test_a_npy_renamed_npz_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "weights.npz"
+    with open(path, "wb") as f:
+        np.save(f, np.zeros(3, np.float32))
+    with pytest.raises(CheckpointError, match="single .npy array"):
+        gigjax.load_model("efficientnet_lite0", weights=path)
+
+
+def test_the_architecture_is_checked_before_any_tensor_data_is_read(tmp_path, cache_dir):
+    """A file whose names do not fit resnet50 and whose only storage is damaged (bad CRC): the mismatch
+    is reported, so the storage was never read (a wrong 500 MB file costs nothing either)."""
+    import zipfile
+
+    import checkpoint_files as tf
+
+    path = tmp_path / "other.pth"
+    tf.write_zip(path, {"encoder.weight": tf.Tensor(tf.Storage("0", 4), (2, 2), (2, 1))},
+                 {"0": tf.float_storage([1, 2, 3, 4])})
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("archive/data/0")
+    raw[info.header_offset + 30 + len(info.filename) + len(info.extra) + 1] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="damaged zip archive"):
+        gigjax.models.load_state_dict(path)  # the damage is real
+    with pytest.raises(WeightMismatchError, match=r"is not a resnet50 checkpoint.*unexpected \(e\.g\. encoder\.weight"):
+        gigjax.load_model("resnet50", weights=path)

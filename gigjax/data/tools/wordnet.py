@@ -1,6 +1,6 @@
 """A minimal reader of the WordNet 3.0 noun database (``index.noun`` + ``data.noun``).
 
-Used only by :mod:`gigjax.data.build_classmap` when the class map is (re)generated; nothing at run
+Used only by :mod:`gigjax.data.tools.build_classmap` when the class map is (re)generated; nothing at run
 time needs WordNet. The files come with Debian's ``wordnet-base`` package (``/usr/share/wordnet``)
 or Princeton's ``WordNet-3.0/dict`` folder. ImageNet's WordNet ids are ``"n" + the 8-digit synset
 offset`` of WordNet 3.0, so an id here is that string (e.g. ``"n02958343"`` = car.n.01).

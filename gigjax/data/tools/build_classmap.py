@@ -1,5 +1,7 @@
 """Builds ``gigjax/data/classmap.json`` and ``gigjax/data/imagenet_wnids.txt`` (run once; both committed).
 
+A development-time tool (not installed with gigjax; run it from a source checkout).
+
 Command (from the repository root; WordNet 3.0 from Debian ``wordnet-base``, the ImageNet-1k WordNet
 ids from the ``tensorflow-datasets`` 4.9.10 wheel, read with ``unzip``, nothing imported from it)::
 
@@ -7,7 +9,7 @@ ids from the ``tensorflow-datasets`` 4.9.10 wheel, read with ``unzip``, nothing 
     pip download --no-deps tensorflow-datasets==4.9.10 -d /tmp/tfds
     unzip -o /tmp/tfds/tensorflow_datasets-4.9.10-py3-none-any.whl \\
         tensorflow_datasets/datasets/imagenet2012/labels.txt -d /tmp/tfds
-    python -m gigjax.data.build_classmap \\
+    python -m gigjax.data.tools.build_classmap \\
         --imagenet-wnids /tmp/tfds/tensorflow_datasets/datasets/imagenet2012/labels.txt
 
 Without ``--imagenet-wnids`` the committed ``imagenet_wnids.txt`` is used (to rebuild the map after a
@@ -48,8 +50,9 @@ import sys
 
 from gigjax.data.coco import COCO_CLASSES
 from gigjax.data.voc import VOC_CLASSES
-from gigjax.data.wordnet import DEFAULT_DIR, WordNet
+from gigjax.data.tools.wordnet import DEFAULT_DIR, WordNet
 from gigjax.errors import GigjaxError
+from gigjax.files import atomic_write
 
 VERSION = 1
 
@@ -268,7 +271,7 @@ def build(wordnet: WordNet, wnids, names) -> dict:
            "sources": {"wordnet": "WordNet 3.0 (Princeton), Debian package wordnet-base",
                        "imagenet": "ImageNet-1k WordNet ids in sorted order (tensorflow-datasets 4.9.10, "
                                    "datasets/imagenet2012/labels.txt) = gigjax.models.imagenet_class_names()",
-                       "generator": "python -m gigjax.data.build_classmap"},
+                       "generator": "python -m gigjax.data.tools.build_classmap"},
            "datasets": {}}
     for dataset, (classes, aliases) in DATASETS.items():
         records, owner = [], {}
@@ -301,11 +304,12 @@ def dumps(value, indent: str = "") -> str:
 
 
 def _package_file(name: str) -> str:
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    """A file of :mod:`gigjax.data`, the folder above this tool's."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gigjax.data.build_classmap", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m gigjax.data.tools.build_classmap", description=__doc__.split("\n")[0])
     parser.add_argument("--wordnet", default=DEFAULT_DIR, help="folder with WordNet 3.0 data.noun/index.noun")
     parser.add_argument("--imagenet-wnids", default=None,
                         help="1000 ImageNet WordNet ids, one a line (default: the committed imagenet_wnids.txt)")
@@ -322,13 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = [p for p, t in targets.items() if not os.path.isfile(p) or open(p, encoding="utf-8").read() != t]
         for p in stale:
-            print(f"{p} is out of date: rerun python -m gigjax.data.build_classmap", file=sys.stderr)
+            print(f"{p} is out of date: rerun python -m gigjax.data.tools.build_classmap", file=sys.stderr)
         return 1 if stale else 0
     for path, content in targets.items():
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
+        with atomic_write(path) as f:
             f.write(content)
-        os.replace(tmp, path)
         print(f"wrote {path}")
     return 0
 

@@ -1,0 +1,169 @@
+"""The metric table: every metric ``gigjax evaluate`` knows, one row each, read by the evaluation
+step (what to compute), the run settings (what enters the run identity), the aggregator (how it
+becomes a figure) and the report (how it reads in a table).
+
+**Adding a metric** = one function + one row in :data:`TABLE` below:
+
+* a confidence-family metric is ``compute(batch: ImageBatch) → {key: (B,) array, …}``: a per-image
+  value from the model, the input, the map and the explained class (top-1) — see
+  :class:`gigjax.metrics.batches.ImageBatch`; a map-only metric just reads ``batch.maps``, a random
+  one draws from ``batch.keys`` (one key per image, so batching never changes its value);
+* a localisation-family metric is ``compute(pairs: PairBatch) → {key: (P,) array, …}``: a value per
+  (image, ground-truth class) pair, with the class's boxes, in the image's own pixel grid — see
+  :class:`gigjax.metrics.batches.PairBatch`.
+
+``compute`` runs inside the jitted evaluation step (so it must be pure jax); every array it returns
+is stored per image (confidence) or per pair (localisation) in ``results.jsonl``, and the row's
+accumulator (:mod:`gigjax.metrics.accumulators`) reads ``key`` from there. At run time
+:func:`register_metric` adds a row (a plugin, a test); built-in metrics belong in :data:`TABLE`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Iterable
+
+from gigjax.errors import GigjaxError
+from gigjax.metrics import accumulators as A
+from gigjax.metrics.batches import ImageBatch, PairBatch
+from gigjax.metrics.causal import auc, causal_curve, fractions
+from gigjax.metrics.faithfulness import average_drop, increase_in_confidence
+from gigjax.metrics.localization import energy_pointing_game, pointing_game
+
+FAMILIES = ("localization", "confidence")
+BETTER = ("higher", "lower")
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """One row of the metric table.
+
+    Attributes:
+      name: the metric's name (``--metrics``, result and summary keys).
+      family: ``"localization"`` (per (image, class) pair, needs boxes) or ``"confidence"`` (per image,
+        its top-1 class explained).
+      compute: the jitted computation (see the module docstring).
+      aggregate: the accumulator class that turns stored values into the figure (e.g. ``A.Mean``).
+      title: column title in the report.
+      better: ``"higher"`` or ``"lower"`` (the report's arrow).
+      description: one line for the README table and ``--help``.
+      key: the stored value the accumulator reads (default: ``name``).
+      scale: reported figure = ``scale`` × mean stored value (100 for a fraction shown in %).
+      digits: decimals in the report.
+      settings: the run settings ``compute`` reads (recorded in the run identity).
+      default: part of the default ``--metrics`` (False for costly or niche metrics).
+      curve: the x-axis label of the metric's mean curve (it stores ``key + "_curve"``), or None.
+    """
+
+    name: str
+    family: str
+    compute: Callable
+    aggregate: type
+    title: str
+    better: str
+    description: str
+    key: str = ""
+    scale: float = 1.0
+    digits: int = 2
+    settings: tuple[str, ...] = ()
+    default: bool = True
+    curve: str | None = None
+
+    def __post_init__(self):
+        if self.family not in FAMILIES or self.better not in BETTER:
+            raise GigjaxError(f"metric {self.name!r}: family must be one of {FAMILIES} and better one of {BETTER}")
+        if not (isinstance(self.aggregate, type) and issubclass(self.aggregate, A.Accumulator)):
+            raise GigjaxError(f"metric {self.name!r}: aggregate must be an Accumulator class")
+        if not self.key:
+            object.__setattr__(self, "key", self.name)
+
+
+def _pointing_game(pairs: PairBatch) -> dict:
+    hit, point = pointing_game(pairs.maps, pairs.sizes, pairs.boxes, pairs.valid, pairs.settings.tolerance)
+    return {"hit": hit, "point": point}
+
+
+def _energy_pointing_game(pairs: PairBatch) -> dict:
+    return {"energy": energy_pointing_game(pairs.maps, pairs.sizes, pairs.boxes, pairs.valid)}
+
+
+def _average_drop(batch: ImageBatch) -> dict:
+    o = batch.masked_probability
+    return {"o": o, "average_drop": average_drop(batch.probability, o)}
+
+
+def _increase_in_confidence(batch: ImageBatch) -> dict:
+    o = batch.masked_probability
+    return {"o": o, "increase_in_confidence": increase_in_confidence(batch.probability, o)}
+
+
+def _causal(mode: str) -> Callable:
+    def compute(batch: ImageBatch) -> dict:
+        per_step = batch.settings.pixels_per_step
+        curve = causal_curve(batch.model, batch.x, batch.maps, batch.classes, mode=mode,
+                             pixels_per_step=per_step, chunk=batch.settings.curve_chunk)
+        xs = fractions(batch.x.shape[1] * batch.x.shape[2], per_step)
+        return {f"{mode}_curve": curve, mode: auc(curve, xs)}
+
+    compute.__name__ = f"_{mode}"
+    return compute
+
+
+_ROWS = (
+    Metric("pointing_game", "localization", _pointing_game, A.PointingAccuracy, "Pointing Game %", "higher",
+           "% hits, mean over classes (per-image mean also reported): the map's first argmax within "
+           "--tolerance px of a box pixel of the class", key="hit", scale=100.0, settings=("tolerance",)),
+    Metric("energy_pointing_game", "localization", _energy_pointing_game, A.PairMean, "Energy PG %", "higher",
+           "% of the map's energy inside the class's boxes, mean over pairs", key="energy", scale=100.0),
+    Metric("average_drop", "confidence", _average_drop, A.Mean, "Average Drop %", "lower",
+           "100·max(0, Y−O)/Y: Y the top-1 probability, O the same on image × map", settings=("masking_space",)),
+    Metric("increase_in_confidence", "confidence", _increase_in_confidence, A.Mean, "Increase in Conf. %",
+           "higher", "100·1[O > Y], mean", settings=("masking_space",)),
+    Metric("deletion", "confidence", _causal("deletion"), A.MeanCurve, "Deletion AUC", "lower",
+           "AUC of the top-1 probability as the most salient pixels are deleted (RISE)", digits=4,
+           settings=("pixels_per_step",), curve="fraction of pixels removed"),
+    Metric("insertion", "confidence", _causal("insertion"), A.MeanCurve, "Insertion AUC", "higher",
+           "AUC of the top-1 probability as the most salient pixels are inserted into a blurred copy (RISE)",
+           digits=4, settings=("pixels_per_step",), curve="fraction of pixels inserted"),
+)
+
+#: name → row; every metric the evaluation knows. Add built-in rows to ``_ROWS`` above.
+TABLE: dict[str, Metric] = {row.name: row for row in _ROWS}
+
+
+def register_metric(row: Metric) -> Metric:
+    """Adds ``row`` to :data:`TABLE` at run time (a name already there is an error)."""
+    if not isinstance(row, Metric):
+        raise GigjaxError(f"register_metric takes a gigjax.metrics.Metric row, got {type(row).__name__}")
+    if row.name in TABLE:
+        raise GigjaxError(f"metric {row.name!r} is already in the table")
+    TABLE[row.name] = row
+    return row
+
+
+def metric(name: str) -> Metric:
+    """The table row of ``name``; an unknown name is a :class:`GigjaxError` listing the known ones."""
+    try:
+        return TABLE[name]
+    except (KeyError, TypeError):
+        raise GigjaxError(f"unknown metric(s) {name}; known: {', '.join(TABLE)}") from None
+
+
+def check_metrics(names: Iterable[str]) -> tuple[str, ...]:
+    """``names`` without repeats, each a known metric; raises listing every unknown one (or none given)."""
+    names = tuple(dict.fromkeys(names))
+    unknown = [n for n in names if n not in TABLE]
+    if unknown or not names:
+        raise GigjaxError(f"unknown metric(s) {', '.join(map(str, unknown)) or '(none given)'}; "
+                          f"known: {', '.join(TABLE)}")
+    return names
+
+
+def default_metrics() -> tuple[str, ...]:
+    """The metrics evaluated when none are named (rows with ``default=True``), in table order."""
+    return tuple(name for name, row in TABLE.items() if row.default)
+
+
+def of_family(names: Iterable[str], family: str) -> tuple[str, ...]:
+    """The metrics of ``names`` in ``family`` (``"localization"`` or ``"confidence"``), in order."""
+    return tuple(n for n in names if metric(n).family == family)
