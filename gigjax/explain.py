@@ -19,6 +19,7 @@ import functools
 from typing import Any, Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from gigjax import postprocess
@@ -43,8 +44,9 @@ def _bind(method: str | Method, options: dict) -> tuple[Method, dict, dict]:
                 "post-processing")
     if post["scales"] == (1.0,):  # a one-scale pyramid is the identity
         post["scales"] = None
-    if post["layer"] is not None and not spec.uses_layers:
-        raise GigjaxError(f"method {spec.name!r} works on the input, not on a layer: drop layer={post['layer']!r}")
+    for name in ("layer", "reshape"):
+        if post[name] is not None and not spec.uses_layers:
+            raise GigjaxError(f"method {spec.name!r} works on the input, not on a layer: drop {name}={post[name]!r}")
     if post["raw"] and post["scales"] is not None:
         raise GigjaxError("raw maps are per scale: drop raw=True or scales")
     return spec, post, opts
@@ -54,7 +56,8 @@ def _pipeline(spec: Method, post: dict, opts: dict) -> Callable:
     """The unchecked explainer ``(model, x, targets, layers) → maps`` of validated options and input."""
 
     def core(model: Model, x: jax.Array, targets: Targets, out_size, layers: tuple[str, ...]):
-        maps = spec.fn(model, x, targets, layers=layers, **opts)
+        model = model.with_reshape(layers, post["reshape"])
+        maps = jax.tree_util.tree_map(lambda m: m.astype(jnp.float32), spec.fn(model, x, targets, layers=layers, **opts))
         if post["raw"]:
             if spec.uses_layers and len(maps) != 1:
                 raise GigjaxError("raw=True returns one layer's map: give a single layer")
