@@ -7,10 +7,11 @@ cached ``jax.jit`` of the same explainer. Maps stay ``jax.Array`` on the device.
 
 ``method`` is a registered name or a :class:`gigjax.Method` value. ``options`` are the method's own
 and the post-processing options every method takes (:data:`gigjax.options.POSTPROCESSING`: ``layer``,
-``fuse``, ``relu``, ``normalize``, ``output_size``, ``raw``, ``scales``, ``fusion``);
+``fuse``, ``relu``, ``normalize``, ``output_size``, ``raw``, ``scales``, ``reshape``, ``fusion``);
 ``gigjax.describe(method)`` lists them all with their defaults, choices and docs. Options are
 validated once, when the explainer is built (before anything is traced); the input once per call, at
-its boundary (:mod:`gigjax.boundary`); the method itself then checks nothing but shapes.
+its boundary (:mod:`gigjax.boundary`); the method itself then checks nothing but shapes. Maps are
+float32 whatever the model's dtype (bf16, float16).
 """
 
 from __future__ import annotations
@@ -37,11 +38,10 @@ Explainer = Callable[..., jax.Array]
 def _bind(method: str | Method, options: dict) -> tuple[Method, dict, dict]:
     """(the method, its post-processing options, its own options), all validated."""
     spec = get_method(method)
-    own = {k: v for k, v in options.items() if k in spec.options or k not in POSTPROCESSING}
-    opts = spec.bind(own)
-    post = {k: opts.pop(k) for k in list(opts) if k in POSTPROCESSING}  # defaults the method declares
-    post = bind(POSTPROCESSING, {**post, **{k: v for k, v in options.items() if k not in own}},
-                "post-processing")
+    opts = bind(spec.method_options, {k: v for k, v in options.items() if k not in POSTPROCESSING},
+                f"method {spec.name!r}", spec.check)
+    declared = {**POSTPROCESSING, **{k: v for k, v in spec.options.items() if k in POSTPROCESSING}}  # gigcam_f's scales
+    post = bind(declared, {k: v for k, v in options.items() if k in POSTPROCESSING}, "post-processing")
     if post["scales"] == (1.0,):  # a one-scale pyramid is the identity
         post["scales"] = None
     for name in ("layer", "reshape"):
@@ -97,7 +97,7 @@ def explainer(method: str | Method = "gradcam", **options: Any) -> Explainer:
         x, targets = check_call(model, x, targets)
         return run(model, x, targets, _layers(spec, post, model, x))
 
-    return functools.wraps(run)(explain_fn)
+    return explain_fn
 
 
 def _split(spec: Method, options: dict) -> tuple[tuple, dict]:

@@ -40,7 +40,8 @@ from gigjax.models import Model
 from gigjax.models.model import check_input, check_model
 
 Edit = Callable[[jax.Array], jax.Array]
-__all__ = ["Call", "Edit", "forward", "layer_outputs", "module_path", "record_calls", "run_from", "split_layer"]
+__all__ = ["Call", "Edit", "forward", "layer_outputs", "layer_view", "module_path", "parameters", "record_calls",
+           "run_from", "select_element", "split_layer"]
 
 
 def split_layer(layer: str) -> tuple[str, tuple[str, ...]]:
@@ -49,7 +50,7 @@ def split_layer(layer: str) -> tuple[str, tuple[str, ...]]:
     return base, tuple(selector)
 
 
-def _select(out: Any, selector: tuple[str, ...], layer: str) -> Any:
+def select_element(out: Any, selector: tuple[str, ...], layer: str) -> Any:
     for key in selector:
         if isinstance(out, (tuple, list)) and key.lstrip("-").isdigit() and -len(out) <= int(key) < len(out):
             out = out[int(key)]
@@ -71,9 +72,9 @@ def _replace(out: Any, selector: tuple[str, ...], value: Any) -> Any:
     return type(out)({**out, key: _replace(out[key], rest, value)})
 
 
-def _view(model: Model, layer: str, out: Any) -> jax.Array:
+def layer_view(model: Model, layer: str, out: Any) -> jax.Array:
     """The array explainers see at ``layer``: the selected element, reshaped by the card's reshape."""
-    element = _select(out, split_layer(layer)[1], layer)
+    element = select_element(out, split_layer(layer)[1], layer)
     if not isinstance(element, jax.Array):
         hint = (f"; select an element, e.g. {layer}:0" if isinstance(element, (tuple, list, Mapping))
                 else "")
@@ -84,7 +85,7 @@ def _view(model: Model, layer: str, out: Any) -> jax.Array:
 def _write_view(model: Model, layer: str, out: Any, view: jax.Array) -> Any:
     """``out`` with the view of ``layer`` replaced by ``view``."""
     selector = split_layer(layer)[1]
-    element = _select(out, selector, layer)
+    element = select_element(out, selector, layer)
     reshape = model.card.reshape_for(layer)
     return _replace(out, selector, view if reshape is None else tokens.restore(reshape, view, element))
 
@@ -123,7 +124,7 @@ def forward(model: Model, x: jax.Array, *, record: Sequence[str] = (),
     keep = set(record)
 
     def on_view(layer, module, args, out):
-        view = _view(model, layer, out)
+        view = layer_view(model, layer, out)
         if layer in edit:
             new = edit[layer](view)
             if getattr(new, "shape", None) != view.shape:

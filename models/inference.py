@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 import jax
 import jax.numpy as jnp
 
+from gigjax import tokens
 from gigjax.errors import GigjaxError
 from gigjax.models.card import ModelCard
 from gigjax.models.model import Model
@@ -48,13 +49,13 @@ def abstract_views(model: Model, outputs: Mapping[str, Any]) -> dict[str, jax.Sh
     views = {}
     for layer in layer_names(outputs):
         base, selector = surgery.split_layer(layer)
-        leaf = surgery._select(outputs[base], selector, layer)
+        leaf = surgery.select_element(outputs[base], selector, layer)
         reshape = model.card.reshape_for(layer)
         if reshape is None:
             views[layer] = leaf
             continue
         try:
-            views[layer] = jax.eval_shape(lambda v, l=layer: surgery.tokens.apply_view(reshape, v, l), leaf)
+            views[layer] = jax.eval_shape(lambda v, l=layer: tokens.apply_view(reshape, v, l), leaf)
         except (GigjaxError, TypeError, ValueError):
             continue
     return views
@@ -164,7 +165,7 @@ def outputs_ndim(outputs: Mapping[str, Any], layer: str) -> int:
     from gigjax import surgery
 
     base, selector = surgery.split_layer(layer)
-    leaf = surgery._select(outputs[base], selector, layer)
+    leaf = surgery.select_element(outputs[base], selector, layer)
     return getattr(leaf, "ndim", -1)
 
 

@@ -139,14 +139,14 @@ def _layer_maps(fn, declared: dict, owner: str):
     def maps(model: Model, x: jax.Array, targets: Targets = None, *, layers: str | Sequence[str] | None = None,
              **options) -> tuple[jax.Array, ...]:
         x, targets = check_call(model, x, targets)
-        layers = resolve_layers(model, layers, x)
+        layers = resolve_layers(model, POSTPROCESSING["layer"].validate(layers, "layers"), x)
         return fn(model, x, targets, layers=layers, **bind(declared, options, owner, check_steps))
 
     return maps
 
 
 integrated_gradcam_maps = _layer_maps(_integrated_gradcam, INTEGRATED_GRADCAM, "Integrated Grad-CAM")
-integrated_gradcam_maps.__doc__ = """Integrated Grad-CAM (Sattarzadeh et al. 2021): Σ_j T·w_j L_j along the straight path.
+integrated_gradcam_maps.__doc__ = """Integrated Grad-CAM (Sattarzadeh et al. 2021): Σ_j T·w_j L_j, straight path.
 
     Returns one raw (B, h, w) map per layer (default: the card's CAM layer); ``options`` are those of
     ``gigjax.describe("integrated_gradcam")``.

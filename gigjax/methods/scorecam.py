@@ -24,13 +24,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gigjax.methods.gradcam import weighted_sum
-from gigjax.methods.perturb import fixed_classes, map_chunks
+from gigjax.methods.perturb import class_weighted_maps, map_chunks
 from gigjax.models import Model
 from gigjax.numerics import safe_divide
 from gigjax.options import CHUNK, Option
 from gigjax.registry import Method, register
-from gigjax.surgery import forward
 from gigjax.targets import Targets
 from gigjax.validation import check_positive_int
 
@@ -98,16 +96,16 @@ def scorecam_weights(model: Model, x: jax.Array, a: jax.Array, classes: jax.Arra
 def scorecam(model: Model, x: jax.Array, targets: Targets, *, layers: tuple[str, ...], variant: str,
              batch_size: int, max_channels: int = 0) -> tuple[jax.Array, ...]:
     """Registry function: raw Score-CAM maps Σ_k w_k A_k (B, h, w), one per layer (k over the
-    sampled channels with ``max_channels``)."""
-    logits, acts = forward(model, x, record=layers)
-    _, classes = fixed_classes(targets, logits, "Score-CAM")
-    maps = []
-    for layer in layers:
-        a = acts[layer]
+    sampled channels with ``max_channels``: the others get weight 0)."""
+
+    def weights(layer, a, scores, classes):
         keep = sampled_channels(a.shape[-1], max_channels)
-        a = a if keep is None else a[..., keep]
-        maps.append(weighted_sum(a, scorecam_weights(model, x, a, classes, variant=variant, batch_size=batch_size)))
-    return tuple(maps)
+        if keep is None:
+            return scorecam_weights(model, x, a, classes, variant=variant, batch_size=batch_size)
+        w = scorecam_weights(model, x, a[..., keep], classes, variant=variant, batch_size=batch_size)
+        return jnp.zeros((a.shape[0], a.shape[-1]), w.dtype).at[:, keep].set(w)
+
+    return class_weighted_maps(model, x, targets, layers, "Score-CAM", weights)
 
 
 def _check_max_channels(value, name: str) -> int:

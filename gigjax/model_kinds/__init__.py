@@ -2,21 +2,18 @@
 
 A kind says how to run a :class:`gigjax.Model` while watching (and replacing) what its layers output:
 
-==========  ==================================  ==================================================
-kind        ``Model.module`` / ``variables``    layers and how they are intercepted
-==========  ==================================  ==================================================
-linen       a ``flax.linen.Module`` / its vars  module paths (``"layer4/2/conv3"``), ``intercept_methods``
-nnx         :class:`~gigjax.model_kinds.nnx.NnxModule` (graphdef) / ``nnx.State``
-                                                submodule attribute paths (``"blocks/3/conv"``), a hook on
-                                                the submodules' ``__call__`` while the merged module runs
-function    :class:`~gigjax.model_kinds.function.FunctionModule` / any params pytree
-                                                the one layer ``"features"``: ``head(p, features(p, x))``
-==========  ==================================  ==================================================
+* **linen** — ``Model.module`` is a ``flax.linen.Module``, ``variables`` its variables; layers are
+  module paths (``"layer4/2/conv3"``), intercepted with ``flax.linen.intercept_methods``.
+* **nnx** — ``Model.module`` is an :class:`~gigjax.model_kinds.nnx.NnxModule` (the static graphdef),
+  ``variables`` the ``nnx.State``; layers are submodule attribute paths (``"blocks/3/conv"``), seen by a
+  hook on the watched submodules' ``__call__`` while the merged module runs.
+* **function** — ``Model.module`` is a :class:`~gigjax.model_kinds.function.FunctionModule`,
+  ``variables`` any params pytree; the one layer is ``"features"``: ``head(p, features(p, x))``.
 
-Every kind module provides ``intercept(model, x, wanted, on_call) → (logits, seen)``: it runs the model
-on ``x`` and calls ``on_call(path, module, args, output) → output`` for each layer in ``wanted`` (every
-layer when ``wanted`` is ``None``; then the first call of a layer counts), and ``parameters(model, path)``:
-the layer's own parameters as a dict of arrays, or ``None``.
+Every kind module provides ``serves(module)``, ``intercept(model, x, wanted, on_call) → (output, seen)``
+— it runs the model on ``x`` and calls ``on_call(path, module, args, output) → output`` for each layer in
+``wanted`` (every layer when ``wanted`` is ``None``; then the first call of a layer counts) — and
+``parameters(model, path)``: the layer's own parameters as a dict of arrays, or ``None``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ same structure reuses the compiled program. Inside the traced function the modul
 run; a watched submodule's output is seen (and may be replaced) by a hook on its class's ``__call__``
 that fires only for the watched instances of this run — the mechanism ``nnx.capture(...,
 method_outputs=...)`` uses to sow method outputs — so the probe gets a layer's activation from the
-forward pass and its gradient from the backward pass (δ added to the output, as for linen).
+forward pass and its gradient from the backward pass (δ added to the output, as for linen). The hook
+is installed for the duration of one run (while it is traced) and removed after, so the classes are
+left as they were; two threads tracing models of the same NNX class at once are not supported.
 """
 
 from __future__ import annotations
