@@ -11,3 +11,9 @@ from gigjax.methods import ablationcam  # noqa: F401
 from gigjax.methods import guidance_cam  # noqa: F401
 from gigjax.methods import fgcam  # noqa: F401
 from gigjax.methods import integrated  # noqa: F401
+from gigjax.methods import saliency  # noqa: F401
+from gigjax.methods import eigencam  # noqa: F401
+from gigjax.methods import blur_ig  # noqa: F401
+from gigjax.methods import rise  # noqa: F401
+from gigjax.methods import occlusion  # noqa: F401
+from gigjax.methods import xrai  # noqa: F401
