@@ -8,7 +8,7 @@ its error, never crashing the table.
 Usage::
 
     python benchmarks/paper_table.py                       # the labelme VOC photos (fetched if missing)
-    python benchmarks/paper_table.py --quick               # 3 images, small step counts: a smoke run
+    python benchmarks/paper_table.py --quick               # 3 images, each option's quick value (few steps, ...)
     python benchmarks/paper_table.py --dataset voc/2012 --model resnet50 --weights resnet50.pth
     python benchmarks/paper_table.py --dataset imagenet2012 --boxes ILSVRC2012_bbox_val --model resnet50 ...
     python benchmarks/paper_table.py --option gigcam.steps=50 --option scorecam.batch=64
@@ -67,11 +67,32 @@ def _parse_options(items) -> dict:
 
 
 def _quick_options(method: str) -> dict:
-    """Smaller step counts for a smoke run: every integer option whose name mentions steps."""
+    """A smoke run's options: each option's declared cheap value (``Option.quick``: e.g. 3 path steps,
+    Score-CAM's ``max_channels`` 64 of its masked forwards, one per channel)."""
     from gigjax.registry import get_method
 
-    return {k: min(v, 8) for k, v in get_method(method).defaults.items()
-            if isinstance(v, int) and not isinstance(v, bool) and "step" in k.lower()}
+    return {name: o.quick for name, o in get_method(method).options.items() if o.quick is not None}
+
+
+def _channel_note(label: str, method_opts: dict, model, post: dict) -> str:
+    """Says how many channels a ``max_channels`` run scored, e.g. '64 of 1280 channels (fixed sample)'."""
+    if not method_opts.get("max_channels"):
+        return ""
+    from gigjax.probe import list_layers
+
+    layer = post.get("layer", model.card.cam_layer)
+    total = list_layers(model)[layer][-1]
+    if method_opts["max_channels"] >= total:
+        return ""
+    return (f"{label}: scored on {method_opts['max_channels']} of the {total} channels of {layer} (a fixed random "
+            f"sample, seed 0; max_channels=0 scores all)")
+
+
+def _top_target_note(label: str, exc: Exception) -> str:
+    """The note for a method re-run with ``mapped_target='top'``, in words a user can act on."""
+    return (f"{label} explains one class index per image, but a VOC/COCO class stands for several ImageNet "
+            f"classes (the log-sum-exp of their scores), so each class is explained by its highest-scoring "
+            f"ImageNet class instead (as `gigjax evaluate --mapped-target top` does). [{str(exc).splitlines()[0]}]")
 
 
 def _paper_columns(dataset) -> tuple[str, ...]:
@@ -98,7 +119,12 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--option", action="append", help="method option, e.g. gigcam.steps=50 (repeatable)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "out", "paper_table"))
-    parser.add_argument("--quick", action="store_true", help="3 images and at most 8 steps per method")
+    parser.add_argument("--quick", action="store_true",
+                        help="3 images and each option's quick value (e.g. 3 path steps, Score-CAM on 64 "
+                             "sampled channels)")
+    from gigjax import compile_cache
+
+    compile_cache.add_argument(parser)
     args = parser.parse_args(argv)
     wanted = None if args.methods is None else {m.strip() for m in args.methods.split(",") if m.strip()}
     row_methods = [method for _, method, _ in ROWS]
@@ -112,6 +138,7 @@ def main(argv=None) -> int:
     from gigjax.evaluation import Evaluation
     import jax
 
+    compile_cache.setup(args.compile_cache)  # as the gigjax command: a rerun skips XLA compilation
     dataset_spec = args.dataset
     if dataset_spec is None:
         if not os.path.isdir(FIXTURE_VOC):
@@ -157,8 +184,7 @@ def main(argv=None) -> int:
                 if evaluation.targets is None or evaluation.targets.mode != "mapped":
                     raise
                 # e.g. Score-CAM needs class indices: explain each class's top-scoring ImageNet class
-                notes.append(f"{label}: {str(exc).splitlines()[0]} → each mapped class explained by its "
-                             f"top-scoring ImageNet class (--mapped-target top)")
+                notes.append(_top_target_note(label, exc))
                 evaluation = Evaluation(model, dataset, [method], out + "-top", metrics=run_metrics,
                                         mapped_target="top", **kwargs)
                 summary = evaluation.run()["methods"][method]
@@ -166,7 +192,11 @@ def main(argv=None) -> int:
             rows.append((label, None, f"failed: {str(exc).splitlines()[0]}"))
             continue
         seconds = time.perf_counter() - start
-        rows.append((label, {m: summary.get(m, {}).get("value") for m in METRICS}, f"{seconds:.0f} s"))
+        channels = _channel_note(label, method_opts, model, post)
+        rows.append((label, {m: summary.get(m, {}).get("value") for m in METRICS},
+                     f"{seconds:.0f} s" + (f", {method_opts['max_channels']} channels sampled" if channels else "")))
+        if channels:
+            notes.append(channels)
         if why:
             notes.append(f"{label}: {why}")
 
