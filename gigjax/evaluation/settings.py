@@ -8,7 +8,7 @@ import dataclasses
 from gigjax.errors import GigjaxError
 from gigjax.metrics import SPACES, TOLERANCE, check_metrics, metric, of_family
 from gigjax.metrics import infidelity, road, sensitivity  # the modules (their default constants)
-from gigjax.validation import check_choice, check_positive_int
+from gigjax.validation import as_number, check_choice, check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,10 +76,7 @@ class Settings:
 
 def _number(value, name: str, *, positive: bool = False) -> float:
     """A finite float ≥ 0 (> 0 when ``positive``), or a GigjaxError naming the setting."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise GigjaxError(f"{name} must be a number, got {value!r}") from None
+    v = as_number(value, name)
     if isinstance(value, bool) or not v == v or v in (float("inf"), float("-inf")) or v < 0 or (positive and v == 0):
         raise GigjaxError(f"{name} must be a finite number {'> 0' if positive else '≥ 0'}, got {value!r}")
     return v
