@@ -156,5 +156,5 @@ def describe(method: str | Method) -> Description:
     spec = get_method(method)
     post = {k: spec.options.get(k, v) for k, v in POSTPROCESSING.items()}
     if not spec.uses_layers:
-        post = {k: v for k, v in post.items() if k not in ("layer", "fuse")}
+        post = {k: v for k, v in post.items() if k not in ("layer", "fuse", "reshape")}
     return Description(spec.name, spec.summary, spec.method_options, post)

@@ -20,7 +20,7 @@ def fixed_classes(targets: Targets, logits: jax.Array, method: str) -> tuple[jax
     perturbed copy. A targets callable must return class indices (a score callable is an error:
     it cannot be re-applied to a batch of perturbed copies of other sizes, and CAM weights classes)."""
     if callable(targets):
-        out = jax.eval_shape(targets, jax.ShapeDtypeStruct(logits.shape, logits.dtype))
+        out = jax.eval_shape(targets, logits)  # logits may be any output pytree
         if not jnp.issubdtype(out.dtype, jnp.integer):
             raise GigjaxError(f"{method} explains a fixed class of each image: a targets callable must return "
                               f"class indices, not scores")
