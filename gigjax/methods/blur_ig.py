@@ -54,7 +54,7 @@ BLUR_IG = {
 
 def _blur_ig(model: Model, x: jax.Array, targets: Targets, *, max_sigma: float, steps: int, grad_step: float,
              batch_size: int) -> jax.Array:
-    targets = freeze_targets(targets, model, path_terms.model_input(x))
+    targets = freeze_targets(targets, model, path_terms.model_input(model, x))
     sigmas = np.arange(steps + 1, dtype=np.float64) * max_sigma / steps
     observe = path_terms.observer(model, targets)
 
