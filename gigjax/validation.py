@@ -53,6 +53,29 @@ def as_number(value: Any, name: str) -> float:
         raise GigjaxError(f"{name} must be a number, got {value!r}") from None
 
 
+def check_number(value: Any, name: str, *, positive: bool = False) -> float:
+    """A finite number ≥ 0 (> 0 when ``positive``) as a float, or a GigjaxError naming ``name``."""
+    v = as_number(value, name)
+    if isinstance(value, bool) or not np.isfinite(v) or v < 0 or (positive and v == 0):
+        raise GigjaxError(f"{name} must be a finite number {'> 0' if positive else '≥ 0'}, got {value!r}")
+    return v
+
+
+def check_positive_number(value: Any, name: str) -> float:
+    """A finite number > 0 as a float, or a GigjaxError naming ``name``."""
+    try:
+        return check_number(value, name, positive=True)
+    except GigjaxError:
+        raise GigjaxError(f"{name} must be a positive number, got {value!r}") from None
+
+
+def check_int(value: Any, name: str) -> int:
+    """An integer (not a bool), or a GigjaxError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise GigjaxError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
+
 def check_fraction(value: Any, name: str, *, low_open: bool = True) -> float:
     """A number in (0, 1] (or [0, 1] when ``low_open`` is False)."""
     v = as_number(value, name)

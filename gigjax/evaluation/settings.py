@@ -8,7 +8,7 @@ import dataclasses
 from gigjax.errors import GigjaxError
 from gigjax.metrics import SPACES, TOLERANCE, check_metrics, metric, of_family
 from gigjax.metrics import infidelity, road, sensitivity  # the modules (their default constants)
-from gigjax.validation import as_number, check_choice, check_positive_int
+from gigjax.validation import check_choice, check_int, check_number, check_positive_int
 
 
 def setting(default, help: str, *, choices: tuple | None = None, aliases: tuple[str, ...] = ()):
@@ -55,8 +55,7 @@ class Settings:
         check_choice(self.masking_space, "masking space", SPACES)
         check_positive_int(self.pixels_per_step, "pixels per step")
         check_positive_int(self.curve_chunk, "curve chunk")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise GigjaxError(f"seed must be an integer, got {self.seed!r}")
+        check_int(self.seed, "seed")
         _check_anchor_settings(self)
         if isinstance(self.tolerance, bool) or not isinstance(self.tolerance, int) or self.tolerance < 0:
             raise GigjaxError(f"tolerance must be a non-negative integer (pixels), got {self.tolerance!r}")
@@ -79,27 +78,19 @@ class Settings:
         return out
 
 
-def _number(value, name: str, *, positive: bool = False) -> float:
-    """A finite float ≥ 0 (> 0 when ``positive``), or a GigjaxError naming the setting."""
-    v = as_number(value, name)
-    if isinstance(value, bool) or not v == v or v in (float("inf"), float("-inf")) or v < 0 or (positive and v == 0):
-        raise GigjaxError(f"{name} must be a finite number {'> 0' if positive else '≥ 0'}, got {value!r}")
-    return v
-
-
 def _check_anchor_settings(settings: Settings) -> None:
     """Validates (and canonicalises) the ROAD / Infidelity / Max-Sensitivity settings."""
     percentiles = settings.road_percentiles
     if isinstance(percentiles, (str, bytes)) or not hasattr(percentiles, "__iter__"):
         raise GigjaxError(f"road percentiles must be a list of numbers in (0, 100), got {percentiles!r}")
-    values = tuple(_number(q, "road percentile") for q in percentiles)
+    values = tuple(check_number(q, "road percentile") for q in percentiles)
     if not values or any(not 0 < q < 100 for q in values):
         raise GigjaxError(f"road percentiles must be a non-empty list of numbers in (0, 100), got {percentiles!r}")
     object.__setattr__(settings, "road_percentiles", values)
-    object.__setattr__(settings, "road_noise", _number(settings.road_noise, "road noise"))
+    object.__setattr__(settings, "road_noise", check_number(settings.road_noise, "road noise"))
     object.__setattr__(settings, "perturbations", check_positive_int(settings.perturbations, "perturbations"))
     for name in ("infidelity_sigma", "sensitivity_radius"):
-        object.__setattr__(settings, name, _number(getattr(settings, name), name.replace("_", " "), positive=True))
+        object.__setattr__(settings, name, check_number(getattr(settings, name), name.replace("_", " "), positive=True))
 
 
 def setting_fields() -> tuple[dataclasses.Field, ...]:

@@ -15,14 +15,11 @@ reduces the channels by ``channel_reduce`` (``"sum"`` signed, default; ``"abs_su
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from gigjax.boundary import check_call
-from gigjax.errors import GigjaxError
 from gigjax.gaussian import blur_and_derivative
 from gigjax.methods import path_terms
 from gigjax.methods.integrated import reduce_channels
@@ -32,22 +29,13 @@ from gigjax.paths import PathStep
 from gigjax.paths.straight import integrate
 from gigjax.registry import Method, register
 from gigjax.targets import Targets, freeze_targets
-
-
-def _positive(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise GigjaxError(f"{name} must be a positive number, got {value!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise GigjaxError(f"{name} must be a positive number, got {value!r}")
-    return v
+from gigjax.validation import check_positive_number
 
 
 BLUR_IG = {
-    "max_sigma": Option(50.0, "largest Gaussian blur of the path, in pixels (PAIR)", check=_positive, quick=3.0),
+    "max_sigma": Option(50.0, "largest Gaussian blur of the path, in pixels (PAIR)", check=check_positive_number, quick=3.0),
     "steps": STEPS.but(default=100, doc="blur steps (model passes per image; PAIR: 100)"),
-    "grad_step": Option(0.01, "σ step of the finite difference ∂x/∂σ (PAIR)", check=_positive),
+    "grad_step": Option(0.01, "σ step of the finite difference ∂x/∂σ (PAIR)", check=check_positive_number),
     "batch_size": PATH_BATCH,
 }
 

@@ -19,25 +19,18 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from gigjax.errors import GigjaxError
 from gigjax.methods.masking import SCORE, masked_score_sum
 from gigjax.methods.perturb import fixed_classes
 from gigjax.options import CHUNK, Option
 from gigjax.registry import Method, register
-from gigjax.validation import check_fraction, check_positive_int
-
-
-def _seed(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise GigjaxError(f"{name} must be an integer, got {value!r}")
-    return value
+from gigjax.validation import check_fraction, check_int, check_positive_int
 
 
 RISE = {
     "masks": Option(4000, "number N of random masks (model passes per image)", check=check_positive_int, quick=16),
     "grid": Option(7, "cells s per side of a mask's Bernoulli grid", check=check_positive_int),
     "p": Option(0.5, "probability that a grid cell is kept", check=check_fraction),
-    "seed": Option(0, "seed of the masks (jax.random.PRNGKey(seed))", check=_seed),
+    "seed": Option(0, "seed of the masks (jax.random.PRNGKey(seed))", check=check_int),
     "score": SCORE,
     "batch_size": CHUNK,
 }
