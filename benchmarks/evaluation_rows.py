@@ -46,7 +46,7 @@ def quick_options(method: str) -> dict:
     :data:`QUICK_STEPS`."""
     from gigjax.registry import get_method
 
-    return {k: min(v, QUICK_STEPS) for k, v in get_method(method).options.items()
+    return {k: min(v, QUICK_STEPS) for k, v in get_method(method).defaults.items()
             if isinstance(v, int) and not isinstance(v, bool) and "step" in k.lower()}
 
 

@@ -12,8 +12,10 @@ from gigjax.errors import GigjaxError
 from gigjax.models import (CheckpointError, Model, ModelCard, WeightMismatchError, available_models,
                            load_model)
 from gigjax.probe import ProbeResult, list_layers, probe, resolve_layers
+from gigjax.options import Option
 from gigjax.registry import Method, available_methods, describe, get_method, register
 from gigjax.targets import target_scores
+from gigjax.tokens import tokens_to_grid
 from gigjax.explain import explain, explainer
 from gigjax import methods as _methods  # noqa: F401  (fills the registry)
 from gigjax.methods.integrated import (completeness_error, guided_ig_attributions,
@@ -23,5 +25,6 @@ __version__ = "0.1.0"
 
 __all__ = ["completeness_error", "guided_ig_attributions", "integrated_gradients_attributions",
            "GigjaxError", "CheckpointError", "WeightMismatchError", "Model", "ModelCard", "ProbeResult",
-           "Method", "available_methods", "available_models", "describe", "explain", "explainer", "get_method",
-           "list_layers", "load_model", "probe", "register", "resolve_layers", "target_scores"]
+           "Method", "Option", "available_methods", "available_models", "describe", "explain", "explainer",
+           "get_method", "list_layers", "load_model", "probe", "register", "resolve_layers", "target_scores",
+           "tokens_to_grid"]

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 
 from gigjax.errors import GigjaxError
 from gigjax.fusion import scaled_size
+from gigjax import models
 from gigjax.models import Model
 from gigjax.probe import list_layers, resolve_layers
 from gigjax.targets import Targets, check_targets
@@ -27,8 +28,7 @@ MIN_MAP = 2
 
 
 def check_model(model: Any) -> Model:
-    if not isinstance(model, Model):
-        raise GigjaxError(f"model must be a gigjax Model (see gigjax.load_model), got {type(model).__name__}")
+    models.model.check_model(model)  # names what was given and the constructor that wraps it
     return model
 
 
@@ -36,7 +36,7 @@ def check_call(model: Any, x: Any, targets: Targets) -> tuple[jax.Array, Targets
     """(validated x, normalised targets) of one call; raises :class:`GigjaxError` for bad input."""
     x = check_images(x)
     check_model(model)
-    return x, check_targets(targets, x.shape[0], model.card.num_classes)
+    return x, check_targets(targets, x.shape[0], model.card.num_classes or None)  # 0: not a classifier
 
 
 def _spatial(shape: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -44,7 +44,7 @@ def _spatial(shape: tuple[int, ...]) -> tuple[int, ...] | None:
 
 
 def _shapes(model: Model, size: tuple[int, int]) -> dict[str, tuple[int, ...]]:
-    return list_layers(model, jax.ShapeDtypeStruct((1, *size, 3), jnp.float32))
+    return list_layers(model, jax.ShapeDtypeStruct((1, *size, model.card.channels), jnp.float32))
 
 
 def _problem(model: Model, layers: tuple[str, ...], size: tuple[int, int]) -> str | None:

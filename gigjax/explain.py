@@ -7,10 +7,11 @@ cached ``jax.jit`` of the same explainer. Maps stay ``jax.Array`` on the device.
 
 ``method`` is a registered name or a :class:`gigjax.Method` value. ``options`` are the method's own
 and the post-processing options every method takes (:data:`gigjax.options.POSTPROCESSING`: ``layer``,
-``fuse``, ``relu``, ``normalize``, ``output_size``, ``raw``, ``scales``, ``fusion``);
+``fuse``, ``relu``, ``normalize``, ``output_size``, ``raw``, ``scales``, ``reshape``, ``fusion``);
 ``gigjax.describe(method)`` lists them all with their defaults, choices and docs. Options are
 validated once, when the explainer is built (before anything is traced); the input once per call, at
-its boundary (:mod:`gigjax.boundary`); the method itself then checks nothing but shapes.
+its boundary (:mod:`gigjax.boundary`); the method itself then checks nothing but shapes. Maps are
+float32 whatever the model's dtype (bf16, float16).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import functools
 from typing import Any, Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from gigjax import postprocess
@@ -36,15 +38,15 @@ Explainer = Callable[..., jax.Array]
 def _bind(method: str | Method, options: dict) -> tuple[Method, dict, dict]:
     """(the method, its post-processing options, its own options), all validated."""
     spec = get_method(method)
-    own = {k: v for k, v in options.items() if k in spec.options or k not in POSTPROCESSING}
-    opts = spec.bind(own)
-    post = {k: opts.pop(k) for k in list(opts) if k in POSTPROCESSING}  # defaults the method declares
-    post = bind(POSTPROCESSING, {**post, **{k: v for k, v in options.items() if k not in own}},
-                "post-processing")
+    opts = bind(spec.method_options, {k: v for k, v in options.items() if k not in POSTPROCESSING},
+                f"method {spec.name!r}", spec.check)
+    declared = {**POSTPROCESSING, **{k: v for k, v in spec.options.items() if k in POSTPROCESSING}}  # gigcam_f's scales
+    post = bind(declared, {k: v for k, v in options.items() if k in POSTPROCESSING}, "post-processing")
     if post["scales"] == (1.0,):  # a one-scale pyramid is the identity
         post["scales"] = None
-    if post["layer"] is not None and not spec.uses_layers:
-        raise GigjaxError(f"method {spec.name!r} works on the input, not on a layer: drop layer={post['layer']!r}")
+    for name in ("layer", "reshape"):
+        if post[name] is not None and not spec.uses_layers:
+            raise GigjaxError(f"method {spec.name!r} works on the input, not on a layer: drop {name}={post[name]!r}")
     if post["raw"] and post["scales"] is not None:
         raise GigjaxError("raw maps are per scale: drop raw=True or scales")
     return spec, post, opts
@@ -54,7 +56,8 @@ def _pipeline(spec: Method, post: dict, opts: dict) -> Callable:
     """The unchecked explainer ``(model, x, targets, layers) → maps`` of validated options and input."""
 
     def core(model: Model, x: jax.Array, targets: Targets, out_size, layers: tuple[str, ...]):
-        maps = spec.fn(model, x, targets, layers=layers, **opts)
+        model = model.with_reshape(layers, post["reshape"])
+        maps = jax.tree_util.tree_map(lambda m: m.astype(jnp.float32), spec.fn(model, x, targets, layers=layers, **opts))
         if post["raw"]:
             if spec.uses_layers and len(maps) != 1:
                 raise GigjaxError("raw=True returns one layer's map: give a single layer")
@@ -94,7 +97,7 @@ def explainer(method: str | Method = "gradcam", **options: Any) -> Explainer:
         x, targets = check_call(model, x, targets)
         return run(model, x, targets, _layers(spec, post, model, x))
 
-    return functools.wraps(run)(explain_fn)
+    return explain_fn
 
 
 def _split(spec: Method, options: dict) -> tuple[tuple, dict]:

@@ -26,6 +26,7 @@ from gigjax.errors import GigjaxError
 from gigjax.fusion import FUSIONS, check_scales
 from gigjax.paths.guided import TIES
 from gigjax.paths.straight import QUADRATURES
+from gigjax.tokens import check_reshape
 from gigjax.validation import check_choice, check_fraction, check_positive_int
 
 
@@ -175,6 +176,9 @@ POSTPROCESSING: dict[str, Option] = {
                   check=_bool, cli=False),
     "scales": Option(None, "multi-scale pyramid, e.g. 1,2 (any method; see gigjax.fusion)", check=_scales,
                      parse=number_list),
+    "reshape": Option(None, "turns the layers' outputs into (B, h, w, K) maps, e.g. gigjax.tokens_to_grid(skip=1) "
+                            "for ViT tokens; None: the model card's per-layer reshape (see gigjax.tokens)",
+                      check=lambda value, name: check_reshape(value, name), cli=False),
     "fusion": Option("geometric", "how the scales of the pyramid are fused (spec §5): geometric "
                                   "N(sqrt(M_r R)), product N(M_r R), mean N((M_r + R)/2)", choices=tuple(FUSIONS)),
 }

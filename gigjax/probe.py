@@ -2,9 +2,15 @@
 
 ``probe(model, x, targets, layers)`` runs the model once, records the activation A of each named
 layer, and differentiates each image's target score S once, giving ∂S/∂A at every layer and ∂S/∂x
-at the input. Layers are Flax module paths (``"head"``, ``"blocks_15/project"``, ``"layer4/2"``;
-torch-style dots are accepted too), located with ``flax.linen.intercept_methods``, so the probe works
-on any linen classifier, including a user's own, without changing its code.
+at the input. Layers are paths (``"head"``, ``"blocks_15/project"``, ``"layer4/2"``, NNX ``"blocks/3/conv"``,
+a tuple element ``"encoder/block_11:0"``; torch-style dots are accepted too), located through
+:mod:`gigjax.surgery` on every kind of model (linen, NNX, plain function), without changing its code.
+A layer with a reshape on the card (a ViT token layer, :func:`gigjax.tokens_to_grid`) is probed in
+its reshaped (B, h, w, K) form: activation and gradient alike.
+
+Under ``jax.jit`` the layer names must be static: ``jax.jit(gigjax.probe, static_argnames="layers")``
+called with a *tuple* of names, or ``jax.jit(functools.partial(gigjax.probe, layers=names))`` for
+any sequence (a list cannot be a static argument: it is not hashable).
 
 How the layer gradient is taken: the output of each probed module is replaced by ``A + δ`` with
 δ = 0, and the gradient is taken with respect to δ — exactly ∂S/∂A. The scores of a batch are
@@ -17,14 +23,14 @@ from __future__ import annotations
 import difflib
 from typing import Sequence
 
-import flax.linen as nn
 import flax.struct
 import jax
 import jax.numpy as jnp
 
 from gigjax import surgery
 from gigjax.errors import GigjaxError
-from gigjax.models import Model
+from gigjax.models import Model, inference
+from gigjax.models.model import check_model
 from gigjax.targets import Targets, target_scores
 
 
@@ -33,7 +39,7 @@ class ProbeResult:
     """What one forward+backward pass yields (B images, layer l of shape (B, h_l, w_l, K_l)).
 
     Attributes:
-      logits: (B, num_classes) pre-softmax logits.
+      logits: (B, num_classes) pre-softmax logits (the model's output pytree for a non-classifier).
       scores: (B,) the differentiated target score of each image.
       classes: (B,) int32 target classes (−1 where a targets callable returned scores).
       activations: {layer: A} at the requested layers.
@@ -56,35 +62,42 @@ def _traced_forward(model: Model, x: jax.Array, layers: Sequence[str], deltas: d
 
 
 def list_layers(model: Model, x: jax.Array | None = None) -> dict[str, tuple[int, ...]]:
-    """Every probe-able layer path of ``model`` with its output shape (for an input like ``x``)."""
+    """Every probe-able layer of ``model`` with the shape of its view (for an input like ``x``), in
+    the order the layers finish: module paths, tuple/dict elements as ``"path:0"`` / ``"path:key"``,
+    and for a layer with a reshape on the card the reshaped (B, h, w, K) shape."""
+    check_model(model)
     if x is None:
-        x = jax.ShapeDtypeStruct((1, *model.card.input_size, 3), jnp.float32)
-    found: dict[str, tuple[int, ...]] = {}
+        x = inference.example_input(model.card)
+    outputs = surgery.layer_outputs(model, x)
+    return {layer: tuple(v.shape) for layer, v in inference.abstract_views(model, outputs).items()}
 
-    def interceptor(next_fun, args, kwargs, context):
-        out = next_fun(*args, **kwargs)
-        if context.method_name == "__call__" and context.module.path and hasattr(out, "shape"):
-            found.setdefault(surgery.module_path(context.module), tuple(out.shape))
-        return out
 
-    def run(model, x):
-        with nn.intercept_methods(interceptor):
-            return model.logits(x)
+def _default_layer(model: Model, known: dict[str, tuple[int, ...]]) -> str:
+    if model.card.cam_layer is not None:
+        return model.card.cam_layer
+    maps = [layer for layer, shape in known.items() if len(shape) == 4]
+    if maps and not model.card.reshape:
+        return maps[-1]
+    raise GigjaxError(f"the card of {model.card.name} names no CAM layer: give layer= (one of "
+                      f"gigjax.list_layers(model)) or build the model with gigjax.Model.from_linen / from_nnx")
 
-    jax.eval_shape(run, model, x)
-    return found
+
+def _listing(known) -> str:
+    names = list(known)
+    return ", ".join(names[-12:]) + (f" (and {len(names) - 12} more)" if len(names) > 12 else "")
 
 
 def resolve_layers(model: Model, layers: str | Sequence[str] | None, x: jax.Array | None = None) -> tuple[str, ...]:
     """Normalises layer names (``None`` → the card's CAM layer; dots → slashes) and checks they exist."""
+    check_model(model)
+    known = list_layers(model, x)
     if layers is None:
-        layers = (model.card.cam_layer,)
+        layers = (_default_layer(model, known),)
     elif isinstance(layers, str):
         layers = (layers,)
     layers = tuple(layers)
     if not layers:
         raise GigjaxError("no layer given")
-    known = list_layers(model, x)
     out = []
     for layer in layers:
         if not isinstance(layer, str):
@@ -94,7 +107,7 @@ def resolve_layers(model: Model, layers: str | Sequence[str] | None, x: jax.Arra
             close = difflib.get_close_matches(name, list(known), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise GigjaxError(f"unknown layer {layer!r} for {model.card.name}{hint} "
-                              f"(listed layers: {', '.join(model.card.layers)})")
+                              f"(the model's last layers: {_listing(known)}; see gigjax.list_layers(model))")
         if name in out:
             raise GigjaxError(f"layer {layer!r} is given twice")
         out.append(name)
@@ -116,7 +129,8 @@ def probe(model: Model, x: jax.Array, targets: Targets = None, layers: Sequence[
     Returns:
       A :class:`ProbeResult`.
     """
-    layers = tuple(layers)
+    check_model(model)
+    layers = (layers,) if isinstance(layers, str) else tuple(layers)
     _, act_shapes = jax.eval_shape(lambda m, v: _traced_forward(m, v, layers, None), model, x)
     deltas = {l: jnp.zeros(s.shape, s.dtype) for l, s in act_shapes.items()}
 

@@ -76,20 +76,18 @@ class Method:
     requires: tuple[str, ...] = ()
 
     def __post_init__(self):
-        unknown = sorted(set(self.requires) - set(REQUIREMENTS))
-        if unknown:
-            raise GigjaxError(f"method {self.name!r} requires unknown {', '.join(unknown)} "
-                              f"(known: {', '.join(REQUIREMENTS)})")
-        bad = [k for k, v in self.options.items() if not isinstance(v, Option)]
-        if bad:
-            raise GigjaxError(f"method {self.name!r}: option(s) {', '.join(bad)} must be declared as "
-                              f"gigjax.options.Option")
         params = inspect.signature(self.fn).parameters
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            missing = sorted(set(self.method_options) - set(params))
-            if missing:
-                raise GigjaxError(f"method {self.name!r} declares option(s) {', '.join(missing)} that its "
-                                  f"function does not take")
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        problems = {
+            "requires unknown {} (known: " + ", ".join(REQUIREMENTS) + ")": set(self.requires) - set(REQUIREMENTS),
+            "declares option(s) {} not as gigjax.options.Option": {k for k, v in self.options.items()
+                                                                   if not isinstance(v, Option)},
+            "declares option(s) {} that its function does not take": set() if takes_any else
+            {k for k in self.options if k not in POSTPROCESSING} - set(params),
+        }
+        for message, names in problems.items():
+            if names:
+                raise GigjaxError(f"method {self.name!r} " + message.format(", ".join(sorted(names))))
 
     @property
     def method_options(self) -> dict[str, Option]:
@@ -158,5 +156,5 @@ def describe(method: str | Method) -> Description:
     spec = get_method(method)
     post = {k: spec.options.get(k, v) for k, v in POSTPROCESSING.items()}
     if not spec.uses_layers:
-        post = {k: v for k, v in post.items() if k not in ("layer", "fuse")}
+        post = {k: v for k, v in post.items() if k not in ("layer", "fuse", "reshape")}
     return Description(spec.name, spec.summary, spec.method_options, post)

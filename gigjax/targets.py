@@ -5,8 +5,12 @@
 * ``None`` — the predicted class (argmax of the logits) of each image;
 * an ``int`` — the same class for every image;
 * an int array of length B — one class per image (any other length is an error);
-* a callable on the logits ``(B, C) → (B,)``: an integer result is taken as class indices, a float
-  result as the scores to explain themselves (e.g. the log-sum-exp of several classes' logits).
+* a callable on the model's output ``(B, C) → (B,)`` (any output pytree: segmentation logits, a
+  detection dict): an integer result is taken as class indices, a float result as the scores to
+  explain themselves (e.g. the log-sum-exp of several classes' logits). Ready-made:
+  :func:`classes`, :func:`probability`, :func:`region`, :func:`box_score`.
+
+A model whose output is not (B, classes) logits needs a callable (``None`` or a class index is an error).
 
 **Out-of-range classes** (negative or ≥ C) are an error wherever they can be seen: an int or a concrete
 array in an eager call (``gigjax.explain``, or the explainer called outside ``jit``). Where they cannot
@@ -25,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gigjax.errors import GigjaxError
+from gigjax.target_functions import box_score, classes, probability, region  # noqa: F401  (public here)
 from gigjax.validation import is_concrete
 
 Targets = Union[None, int, np.ndarray, jax.Array, Callable[[jax.Array], jax.Array]]
@@ -61,26 +66,28 @@ def _check_range(arr: np.ndarray, num_classes: int | None) -> None:
                           f"0..{num_classes - 1}")
 
 
-def target_scores(targets: Targets, logits: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(B, C) logits → (scores (B,), classes (B,) int32).
+def target_scores(targets: Targets, logits: Any) -> tuple[jax.Array, jax.Array]:
+    """(B, C) logits (or any output pytree, with a callable) → (scores (B,), classes (B,) int32).
 
     ``classes`` is −1 where a callable gave scores, and C where the requested class is out of range
     (negative or ≥ C); such an image's score is NaN and so is its gradient (see the module docstring).
     """
-    batch, num_classes = logits.shape
     if callable(targets):
+        batch = jax.tree_util.tree_leaves(logits)[0].shape[0]
         out = targets(logits)
         if getattr(out, "shape", None) != (batch,):
-            raise GigjaxError(f"a targets callable must map logits {tuple(logits.shape)} to shape ({batch},), "
-                              f"got {getattr(out, 'shape', type(out).__name__)}")
-        if jnp.issubdtype(out.dtype, jnp.integer):
-            classes = out.astype(jnp.int32)
-        else:
+            raise GigjaxError(f"a targets callable must map the model's output {_shapes(logits)} to shape "
+                              f"({batch},), got {getattr(out, 'shape', type(out).__name__)}")
+        if not jnp.issubdtype(out.dtype, jnp.integer):
             return out, jnp.full((batch,), -1, jnp.int32)
-    elif targets is None:
-        classes = jnp.argmax(jax.lax.stop_gradient(logits), axis=-1).astype(jnp.int32)
+        _check_logits(logits, "a targets callable returning class indices")
+        classes = out.astype(jnp.int32)
     else:
-        classes = jnp.broadcast_to(jnp.asarray(targets, jnp.int32), (batch,))
+        _check_logits(logits, "targets=None or a class index" if targets is None else "a class index target")
+        if targets is None:
+            classes = jnp.argmax(jax.lax.stop_gradient(logits), axis=-1).astype(jnp.int32)
+        else:
+            classes = jnp.broadcast_to(jnp.asarray(targets, jnp.int32), (logits.shape[0],))
     return _gather_scores(logits, classes)
 
 
@@ -92,6 +99,17 @@ def _gather_scores(logits: jax.Array, classes: jax.Array) -> tuple[jax.Array, ja
     picked = jnp.take_along_axis(logits, jnp.where(valid, classes, 0)[:, None], axis=1)[:, 0]
     poison = jnp.where(valid, 1.0, jnp.nan).astype(logits.dtype)
     return picked * poison, jnp.where(valid, classes, num_classes).astype(jnp.int32)
+
+
+def _shapes(output: Any) -> Any:
+    return jax.tree_util.tree_map(lambda v: tuple(getattr(v, "shape", ())), output)
+
+
+def _check_logits(output: Any, what: str) -> None:
+    if not isinstance(output, jax.Array) or output.ndim != 2:
+        raise GigjaxError(f"{what} needs (B, classes) logits, but the model outputs {_shapes(output)}: give "
+                          f"targets= a callable on that output, e.g. gigjax.targets.region(mask, c) or "
+                          f"gigjax.targets.box_score(i)")
 
 
 def freeze_targets(targets: Targets, model: Any, x: jax.Array) -> Targets:
@@ -106,6 +124,6 @@ def freeze_targets(targets: Targets, model: Any, x: jax.Array) -> Targets:
         return targets
     logits = jax.lax.stop_gradient(model.logits(x))
     if targets is None:
-        return jnp.argmax(logits, axis=-1).astype(jnp.int32)
+        return target_scores(None, logits)[1]
     _, classes = target_scores(targets, logits)  # also checks the callable's output shape
     return classes if jnp.issubdtype(jax.eval_shape(targets, logits).dtype, jnp.integer) else targets

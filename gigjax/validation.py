@@ -29,7 +29,7 @@ def check_images(x: Any, name: str = "x") -> jax.Array:
         hint = " (add a batch axis: x[None])" if len(shape) == 3 else ""
         raise GigjaxError(f"{name} must have shape (B, H, W, C), got {tuple(shape)}{hint}")
     dtype = np.dtype(getattr(x, "dtype", np.float32))
-    if not np.issubdtype(dtype, np.floating):
+    if not jnp.issubdtype(dtype, jnp.floating):  # jnp: bfloat16 counts as a float
         raise GigjaxError(f"{name} must be a float array normalised for the model, got dtype {dtype}; "
                           f"use model.preprocess(images) for uint8 photos")
     if shape[0] == 0:

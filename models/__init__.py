@@ -1,8 +1,8 @@
 """gigjax's model zoo (installed as ``gigjax.models``): pure Flax classifiers with real weights.
 
 ``load_model(name, weights=None)`` returns a :class:`Model` (module + variables + card). Architectures:
-``efficientnet_lite0`` (real ImageNet-1k weights embedded, the default), ``resnet50`` and ``vgg16``
-(torchvision layout; pass a torchvision checkpoint).
+``efficientnet_lite0`` (real ImageNet-1k weights embedded, the default), ``resnet50``, ``vgg16`` and
+``vit_b_16`` (torchvision layout; pass a torchvision checkpoint).
 """
 
 from gigjax.models.card import ModelCard, imagenet_class_names

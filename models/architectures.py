@@ -6,9 +6,12 @@ layers, FG-CAM plan, last stage, torch name map); a new architecture is its modu
 
 from __future__ import annotations
 
-from gigjax.models import efficientnet_lite, resnet, vgg
+import dataclasses
+
+from gigjax.models import efficientnet_lite, resnet, vgg, vit
 from gigjax.models.card import IMAGENET_MEAN, IMAGENET_STD, ModelCard, imagenet_class_names
 from gigjax.models.zoo import Architecture, register_architecture
+from gigjax.tokens import tokens_to_grid
 
 
 def class_names(num_classes: int) -> tuple[str, ...]:
@@ -57,4 +60,27 @@ register_architecture("vgg16", Architecture(
         description="VGG16 (torchvision layout, no BatchNorm); load a torchvision checkpoint with weights=PATH",
         last_stage=vgg.LAST_STAGE, relevance_plan=vgg.relevance_plan),
     name_map=vgg.torch_name_map,
+))
+
+
+def vit_card(config: vit.ViTConfig, num_classes: int, name: str = "vit_b_16") -> ModelCard:
+    """Card of a torchvision ViT of ``config``: its square input, short side resized by 256/224
+    before the crop (torchvision's ViT_B_16 IMAGENET1K_V1 transform at 224), ImageNet mean/std, the
+    last block's ``ln_1`` as the CAM layer and every listed token layer reshaped to its patch grid
+    (``tokens_to_grid(skip=1)``: the class token dropped); no GAP head (``cam`` does not apply) and no
+    FG-CAM relevance plan (its rules are for convolutions); the last block + ``encoder/ln`` as the last stage."""
+    size = config.image_size
+    layers = vit.probe_layers(config)
+    card = _torchvision_card(
+        name, num_classes, layers=layers, cam_layer=vit.cam_layer(config), classifier=None,
+        reshape={layer: tokens_to_grid(skip=1) for layer in layers if layer in vit.token_layers(config)},
+        last_stage=vit.last_stage(config),
+        description=f"ViT-B/{config.patch_size} (torchvision layout); load a torchvision checkpoint with weights=PATH")
+    return dataclasses.replace(card, input_size=(size, size), resize_short=size * 256 // 224)
+
+
+register_architecture("vit_b_16", Architecture(
+    build=lambda n: vit.VisionTransformer(vit.VIT_B_16, num_classes=n),
+    card=lambda n: vit_card(vit.VIT_B_16, n),
+    name_map=vit.torch_name_map,
 ))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from importlib import resources
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from gigjax.errors import GigjaxError
 
@@ -19,16 +19,27 @@ class ModelCard:
     """Static description of a classifier.
 
     Attributes:
+    Only ``name`` and ``input_size`` are required; ``gigjax.Model.from_linen`` / ``from_nnx`` /
+    ``from_function`` fill the rest from the model itself.
+
+    Attributes:
       name: zoo name, e.g. ``"efficientnet_lite0"``.
       input_size: (H, W) in pixels of the network input after preprocessing.
-      resize_short: the shorter image side is resized to this many pixels before the centre crop.
-      mean, std: per-channel normalisation in units of pixel/255: ``x = (pixel/255 − mean) / std``.
-      class_names: one name per output logit.
-      layers: layer paths that are worth probing (any Flax module path works; these are listed).
-      cam_layer: the default layer for CAM methods (the last convolutional feature map).
+      resize_short: the shorter image side is resized to this many pixels before the centre crop
+        (default: ``input_size``'s shorter side, i.e. no crop margin).
+      mean, std: per-channel normalisation in units of pixel/255: ``x = (pixel/255 − mean) / std``
+        (default 0 and 1: the network sees pixel/255); one entry per input channel, so their length is
+        the channel count the model takes (:attr:`channels`).
+      class_names: one name per output logit (empty for a model whose output is not class logits).
+      layers: layer paths that are worth probing (any layer path works; these are listed).
+      cam_layer: the default layer for CAM methods (the last convolutional feature map, or the last
+        token layer of a ViT); ``None``: found by tracing (:func:`gigjax.models.inference.default_cam_layer`).
       classifier: path of the final ``Dense`` after global average pooling (``None`` when the head
         is not GAP+FC, e.g. VGG16); CAM needs it.
       description: one line for ``--help`` and the README.
+      reshape: per-layer reshapes ``{layer: fn}`` turning a non-map output into a (B, h, w, K) feature
+        map, e.g. ``{"encoder/layers/encoder_layer_11/ln_1": gigjax.tokens_to_grid(skip=1)}`` (see
+        :mod:`gigjax.tokens`); a dict is accepted and stored as a sorted tuple of pairs (hashable).
       last_stage: parameter path prefixes of the architecture's last stage, what ``gigjax finetune
         --train-last-stage`` trains besides the head (``()``: none declared).
       relevance_plan: ``model → Plan``, builds FG-CAM's layer-by-layer walk for this architecture
@@ -38,16 +49,54 @@ class ModelCard:
 
     name: str
     input_size: tuple[int, int]
-    resize_short: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    class_names: tuple[str, ...]
-    layers: tuple[str, ...]
-    cam_layer: str
+    resize_short: int | None = None
+    mean: tuple[float, ...] = (0.0, 0.0, 0.0)
+    std: tuple[float, ...] = (1.0, 1.0, 1.0)
+    class_names: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
+    cam_layer: str | None = None
     classifier: str | None = None
     description: str = ""
+    reshape: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
     last_stage: tuple[str, ...] = ()
     relevance_plan: Callable[[Model], Plan] | None = None
+
+    def __post_init__(self):
+        from gigjax.tokens import check_reshape  # local: the card module stays import-light
+
+        try:
+            size = tuple(int(v) for v in self.input_size)
+        except (TypeError, ValueError):
+            size = ()
+        if len(size) != 2 or min(size) < 1:
+            raise GigjaxError(f"ModelCard {self.name!r}: input_size must be (H, W) pixels, got {self.input_size!r}")
+        object.__setattr__(self, "input_size", size)
+        if self.resize_short is None:
+            object.__setattr__(self, "resize_short", min(size))
+        for field in ("mean", "std", "class_names", "layers"):
+            object.__setattr__(self, field, tuple(getattr(self, field)))
+        if len(self.mean) != len(self.std) or not self.mean:
+            raise GigjaxError(f"ModelCard {self.name!r}: mean and std need one entry per input channel, got "
+                              f"{len(self.mean)} and {len(self.std)}")
+        pairs = self.reshape.items() if isinstance(self.reshape, Mapping) else self.reshape
+        pairs = tuple(sorted(((str(layer), check_reshape(fn, f"reshape of layer {layer!r}")) for layer, fn in pairs),
+                            key=lambda pair: pair[0]))
+        object.__setattr__(self, "reshape", pairs)
+
+    def reshape_for(self, layer: str) -> Callable[[Any], Any] | None:
+        """The reshape of ``layer`` declared on this card, or ``None``."""
+        return dict(self.reshape).get(layer)
+
+    def with_reshape(self, layers, reshape) -> "ModelCard":
+        """This card with ``reshape`` set for each of ``layers`` (``None`` leaves the card as it is)."""
+        if reshape is None:
+            return self
+        return dataclasses.replace(self, reshape={**dict(self.reshape), **{layer: reshape for layer in layers}})
+
+    @property
+    def channels(self) -> int:
+        """Input channels the network takes: one per ``mean`` entry."""
+        return len(self.mean)
 
     @property
     def num_classes(self) -> int:

@@ -16,16 +16,22 @@ import jax.numpy as jnp
 import numpy as np
 
 from gigjax.errors import GigjaxError
+from gigjax.models import constructors
 from gigjax.models.card import ModelCard
 
 
 @flax.struct.dataclass
 class Model:
-    """A classifier: ``logits = module.apply(variables, x)`` on normalised NHWC float32 input.
+    """A model: ``output = module.apply(variables, x)`` on normalised NHWC float input.
+
+    Build one with :meth:`from_linen`, :meth:`from_nnx` or :meth:`from_function` (which fill the card
+    from the model), or take one from the zoo (``gigjax.load_model``).
 
     Attributes:
-      module: the Flax linen module (static).
-      variables: its variables (``{"params": ..., "batch_stats": ...}``), the pytree leaves.
+      module: static: a Flax linen module, an NNX graphdef (:class:`gigjax.model_kinds.nnx.NnxModule`)
+        or a pair of functions (:class:`gigjax.model_kinds.function.FunctionModule`).
+      variables: the pytree leaves: linen variables (``{"params": ..., "batch_stats": ...}``), an
+        ``nnx.State`` or any params pytree.
       card: the :class:`ModelCard` (static).
     """
 
@@ -33,9 +39,18 @@ class Model:
     variables: Any
     card: ModelCard = flax.struct.field(pytree_node=False)
 
-    def logits(self, x: jax.Array) -> jax.Array:
-        """(B, H, W, 3) normalised input → (B, num_classes) pre-softmax logits. Pure and jit-able."""
+    def logits(self, x: jax.Array) -> Any:
+        """(B, H, W, C) normalised input → (B, num_classes) pre-softmax logits (or the model's own output
+        pytree for a model that is not a classifier). Pure and jit-able."""
         return self.module.apply(self.variables, x)
+
+    def with_reshape(self, layers, reshape) -> "Model":
+        """This model with ``reshape`` (e.g. ``gigjax.tokens_to_grid()``) set on its card for ``layers``."""
+        return self.replace(card=self.card.with_reshape(layers, reshape))
+
+    from_linen = staticmethod(constructors.from_linen)
+    from_nnx = staticmethod(constructors.from_nnx)
+    from_function = staticmethod(constructors.from_function)
 
     def normalize(self, pixels: jax.Array) -> jax.Array:
         """Pixel values in [0, 255] (any float or uint8 array, channels last) → network input."""
@@ -82,3 +97,21 @@ def _check_photos(images, ndim: int) -> jax.Array:
     if images.dtype != np.uint8:
         raise GigjaxError(f"preprocess: expected uint8 pixels in [0, 255], got dtype {images.dtype}")
     return jnp.asarray(images)
+
+
+def check_input(model: Model, x: Any) -> None:
+    """Raises :class:`GigjaxError` when an image batch ``x`` has another channel count than the model takes."""
+    shape = getattr(x, "shape", None)
+    if shape is not None and len(shape) == 4 and shape[-1] != model.card.channels:
+        raise GigjaxError(f"{model.card.name} takes {model.card.channels}-channel input, x has {shape[-1]} "
+                          f"channels (shape {tuple(shape)})")
+
+
+def check_model(model: Any) -> None:
+    """Raises :class:`GigjaxError` unless ``model`` is a :class:`Model`, saying how to wrap what was given."""
+    if isinstance(model, Model):
+        from gigjax.model_kinds import kind_of
+
+        kind_of(model.module)  # a Model around something no kind serves (an NNX module): says how to build one
+        return
+    raise GigjaxError(f"model must be a gigjax Model, got {constructors.describe_unwrapped(model)}")

@@ -169,7 +169,8 @@ def load_model(name: str = "efficientnet_lite0", weights: str | os.PathLike | No
     """Loads a zoo model with its weights.
 
     Args:
-      name: ``"efficientnet_lite0"`` (real ImageNet weights embedded), ``"resnet50"`` or ``"vgg16"``.
+      name: ``"efficientnet_lite0"`` (real ImageNet weights embedded), ``"resnet50"``, ``"vgg16"`` or
+        ``"vit_b_16"``.
       weights: a local checkpoint: torchvision-layout ``.pth`` (zip or legacy) or ``.safetensors``,
         or a gigjax ``.npz``. ``None`` takes the embedded default weights (an error for models that
         have none). The string ``"random"`` gives seeded random weights (for tests and benchmarks only).

@@ -8,6 +8,7 @@ import os
 import re
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import gigjax
@@ -22,6 +23,13 @@ def python_blocks() -> list[str]:
         return re.findall(r"```python\n(.*?)```", f.read(), flags=re.S)
 
 
+def block_with(marker: str) -> int:
+    """The index of the one README block containing ``marker`` (blocks move as sections are added)."""
+    found = [i for i, block in enumerate(python_blocks()) if marker in block]
+    assert len(found) == 1, f"{len(found)} README blocks contain {marker!r}"
+    return found[0]
+
+
 def run_block(index: int, replacements: dict[str, str]) -> dict:
     source = python_blocks()[index]
     for old, new in replacements.items():
@@ -33,7 +41,7 @@ def run_block(index: int, replacements: dict[str, str]) -> dict:
 
 
 def test_readme_has_the_examples_this_file_runs():
-    assert len(python_blocks()) == 2
+    assert len(python_blocks()) == 2 + len(OWN_MODEL_BLOCKS)
 
 
 def test_explain_example():
@@ -52,7 +60,45 @@ def test_explain_example():
 
 def test_evaluate_example(fixtures_dir, tmp_path):
     voc = os.path.join(fixtures_dir, "labelme", "voc")
-    ns = run_block(1, {'"voc/2012"': repr(voc), '"runs/voc"': repr(str(tmp_path))})
+    ns = run_block(block_with("open_dataset"), {'"voc/2012"': repr(voc), '"runs/voc"': repr(str(tmp_path))})
     summary = ns["summary"]
     assert (tmp_path / "summary.json").is_file() and (tmp_path / "results.jsonl").is_file()
     assert "gradcam" in str(summary)
+
+
+# "Your own model": one block per kind of model, found by the constructor (or feature) it shows
+OWN_MODEL_BLOCKS = ("Model.from_linen(MyCNN()", "Model.from_nnx", "Model.from_function", "tokens_to_grid(skip=1))",
+                    "targets.region")
+
+
+def test_own_linen_example():
+    ns = run_block(block_with(OWN_MODEL_BLOCKS[0]), {})
+    model, result = ns["model"], ns["result"]
+    assert model.card.cam_layer == "block2" and model.card.classifier == "fc"
+    assert ns["maps"].shape == (2, 32, 32)
+    assert result.gradients["block2"].shape == (2, 32, 32, 16)
+    eager = gigjax.probe(model, ns["x"], 3, ["block1", "block2"])  # the jitted probe equals the eager one
+    np.testing.assert_allclose(result.gradients["block1"], eager.gradients["block1"], rtol=1e-5, atol=1e-8)
+
+
+def test_own_nnx_example():
+    ns = run_block(block_with(OWN_MODEL_BLOCKS[1]), {})
+    assert ns["model"].card.layers == ("blocks/0", "blocks/1", "fc")
+    np.testing.assert_allclose(ns["maps"], gigjax.explain(ns["model"], ns["x"], "layercam"), atol=1e-6)
+
+
+def test_own_function_example():
+    ns = run_block(block_with(OWN_MODEL_BLOCKS[2]), {})
+    assert ns["model"].card.layers == ("features",) and ns["maps"].shape == ns["ig"].shape == (2, 32, 32)
+
+
+def test_own_vit_example():
+    ns = run_block(block_with(OWN_MODEL_BLOCKS[3]), {})
+    assert ns["vit"].card.cam_layer == "encoder_layer_1/ln_1"
+    assert ns["maps"].shape == (2, 32, 32) and bool(jnp.all(jnp.isfinite(ns["maps"])))
+
+
+def test_own_bf16_segmentation_example():
+    ns = run_block(block_with(OWN_MODEL_BLOCKS[4]), {})
+    maps = ns["maps"]
+    assert maps.dtype == jnp.float32 and maps.shape == (2, 32, 32) and float(maps.max()) > 0.99

@@ -32,7 +32,7 @@ def test_every_registered_option_is_declared_once_with_a_doc():
 
 
 def test_a_declaration_is_checked_when_made():
-    with pytest.raises(gigjax.GigjaxError, match="must be declared as gigjax.options.Option"):
+    with pytest.raises(gigjax.GigjaxError, match="not as gigjax.options.Option"):
         gigjax.Method("m", _fn, "s", options={"power": 2})
     with pytest.raises(gigjax.GigjaxError, match="does not take"):
         gigjax.Method("m", _fn, "s", options={"power": STEPS, "steps": STEPS})
@@ -51,3 +51,26 @@ def test_bind_validates_and_fills_defaults():
     with pytest.raises(gigjax.GigjaxError, match="x has no option"):
         bind(declared, {"stepz": 1}, "x")
     assert STEPS.but(default=200).default == 200 and STEPS.default == 50
+
+
+def test_the_declaration_example_of_the_module_docstring_runs():
+    import re
+    import textwrap
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import gigjax.registry
+    from gigjax.testing import tiny_cnn
+
+    example = re.search(r"::\n\n(.*?)\n\n(?=\S)", gigjax.registry.__doc__, flags=re.S).group(1)
+    namespace = {"jnp": jnp}
+    try:
+        exec(textwrap.dedent(example), namespace)
+        toy, x = tiny_cnn(), jax.random.normal(jax.random.PRNGKey(3), (2, 32, 32, 3))
+        np.testing.assert_allclose(gigjax.explain(toy, x, "my_cam", power=1, raw=True),
+                                   gigjax.explain(toy, x, "gradcam", raw=True), rtol=1e-5, atol=1e-7)
+        assert gigjax.describe("my_cam").options["power"].default == 1
+    finally:
+        gigjax.registry._METHODS.pop("my_cam", None)

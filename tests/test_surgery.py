@@ -1,5 +1,6 @@
 """gigjax/surgery.py: recording, editing and replacing layer outputs of a Flax model."""
 
+import dataclasses
 import chex
 import flax.linen as nn
 import jax
@@ -78,7 +79,8 @@ def test_run_from_keeps_skip_connections():
     shapes = jax.eval_shape(module.init, jax.random.PRNGKey(1), x)
     rng = np.random.default_rng(0)
     variables = jax.tree_util.tree_map(lambda s: jnp.asarray(rng.standard_normal(s.shape), jnp.float32), shapes)
-    model = Model(module=module, variables=variables, card=jax.eval_shape(tiny_cnn).card)
+    card = dataclasses.replace(jax.eval_shape(tiny_cnn).card, mean=(0.5,) * 5, std=(0.25,) * 5)  # 5 channels
+    model = Model(module=module, variables=variables, card=card)
 
     @jax.jit
     def run(model, x):

@@ -2,7 +2,9 @@
 
 Results stream to ``--out`` as they are computed; running the same command again resumes an
 interrupted run (Ctrl-C, crash, kill) without recomputing finished images. Batches are sharded over
-every local device. See :mod:`gigjax.evaluation`.
+every local device, or, with ``--coordinator/--num-processes/--process-id`` (or ``--distributed auto``)
+given to every process of a multi-host job, over every device of every process (see
+:mod:`gigjax.distributed`). See :mod:`gigjax.evaluation`.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import dataclasses
 import os
 import sys
 
+from gigjax import distributed
 from gigjax.commands import options as cli_options
 from gigjax.data import open_dataset
 from gigjax.errors import GigjaxError
 from gigjax.evaluation import Evaluation
 from gigjax.evaluation.class_targets import CLASS_MAPS, MAPPED_TARGETS
 from gigjax.metrics import METRICS, SPACES, TABLE, TOLERANCE
+from gigjax.metrics import infidelity, road, sensitivity  # the modules: their default settings
 from gigjax.models import available_models, load_model
 
 HELP = "evaluate methods on a dataset (pointing game, energy PG, drop/increase, deletion/insertion); resumable"
@@ -70,12 +74,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="deletion/insertion: pixels changed per step (RISE used 224 and 1792 at 224x224)")
     e.add_argument("--curve-chunk", type=int, default=8,
                    help="deletion/insertion steps evaluated per model call (bounds memory)")
+    e.add_argument("--road-percentiles", type=cli_options.number_list, default=road.PERCENTILES,
+                   help="road_morf/road_lerf: %% of pixels removed, comma-separated (default: 10,20,...,90)")
+    e.add_argument("--road-noise", type=float, default=road.NOISE,
+                   help=f"road_morf/road_lerf: imputation noise std (default {road.NOISE}, as pytorch-grad-cam)")
+    e.add_argument("--perturbations", type=int, default=infidelity.SAMPLES,
+                   help=f"infidelity/sensitivity_max: perturbed samples per image (default {infidelity.SAMPLES})")
+    e.add_argument("--infidelity-sigma", type=float, default=infidelity.SIGMA,
+                   help=f"infidelity: std of the Gaussian perturbations (default {infidelity.SIGMA})")
+    e.add_argument("--sensitivity-radius", type=float, default=sensitivity.RADIUS,
+                   help=f"sensitivity_max: perturbation radius (default {sensitivity.RADIUS}, as captum)")
     e.add_argument("--examples", type=int, default=4, help="images shown in the example-map grid")
     e.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="an unreadable image stops the run (raise) or is recorded as failed (skip)")
     e.add_argument("--no-progress", action="store_true", help="no progress bar (it is drawn only on a terminal)")
+    s = parser.add_argument_group("scale (several processes: give the same command on every host)")
+    s.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                   help="process 0's address for JAX's distributed runtime (e.g. node0:1234)")
+    s.add_argument("--num-processes", type=int, default=None, help="processes in the job")
+    s.add_argument("--process-id", type=int, default=None, help="this process's rank, 0..N-1")
+    s.add_argument("--distributed", choices=("auto",), default=None,
+                   help="auto: the environment names the processes (Cloud TPU, SLURM, Open MPI)")
     cli_options.add_postprocess_arguments(parser)
     cli_options.add_method_arguments(parser)
+
+
+_ANCHOR_SETTINGS = ("road_percentiles", "road_noise", "perturbations", "infidelity_sigma", "sensitivity_radius")
+
+
+def join_job(args: argparse.Namespace) -> None:
+    """Joins the distributed job the scale arguments describe (nothing when none is given)."""
+    given = (args.coordinator, args.num_processes, args.process_id)
+    if args.distributed == "auto" or any(v is not None for v in given):
+        distributed.initialize(*given, auto=args.distributed == "auto")
 
 
 def _class_names(spec: str | None, num_classes: int, dataset) -> tuple[str, ...] | None:
@@ -103,6 +134,7 @@ def _postprocess(args) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    join_job(args)  # before JAX computes anything
     dataset = open_dataset(args.dataset, args.split, data_dir=args.data_dir, boxes=args.boxes, images=args.images)
     model = load_model(args.model, args.weights, **({"num_classes": args.num_classes} if args.num_classes else {}))
     num_classes = model.card.num_classes  # a fine-tuned .npz brings its head size and class names
@@ -114,15 +146,20 @@ def run(args: argparse.Namespace) -> int:
     evaluation = Evaluation(
         model, dataset, methods, args.out, metrics=tuple(args.metrics), batch_size=args.batch_size,
         limit=args.limit, settings={"tolerance": args.tolerance, "masking_space": args.masking_space,
-                                    "pixels_per_step": args.pixels_per_step, "curve_chunk": args.curve_chunk},
+                                    "pixels_per_step": args.pixels_per_step, "curve_chunk": args.curve_chunk,
+                                    **{k: getattr(args, k) for k in _ANCHOR_SETTINGS}},
         method_options=cli_options.method_options(args, methods), postprocess=_postprocess(args),
         class_map=args.class_map, mapped_target=args.mapped_target, examples=args.examples,
         on_error=args.on_error, progress=not args.no_progress,
         weights_file=args.weights if args.weights and os.path.isfile(args.weights) else None,
         model_id=f"{args.model}:{os.path.abspath(args.weights) if args.weights else 'embedded'}:{num_classes}")
-    print(f"gigjax: {dataset!r}, {evaluation.count} images, methods {', '.join(methods)}, "
+    who = "" if evaluation.processes == 1 else f"process {evaluation.process} of {evaluation.processes}, "
+    print(f"gigjax: {who}{dataset!r}, {evaluation.count} images, methods {', '.join(methods)}, "
           f"{evaluation.sharding.count} device(s), results in {args.out}", file=sys.stderr)
     summary = evaluation.run()
+    if evaluation.process != 0:
+        print(f"gigjax: process {evaluation.process}: share done; process 0 wrote {summary['files']['md']}")
+        return 0
     with open(summary["files"]["md"], encoding="utf-8") as f:
         print(f.read())
     for kind, path in summary["files"].items():

@@ -54,9 +54,9 @@ def _top5(probs: np.ndarray, names) -> str:
 
 
 def _stems(paths: list[str]) -> list[str]:
-    """One distinct output file stem per input: the file's own stem where no other input has it, else
-    ``stem_2``, ``stem_3``, ... skipping every stem taken by an input or an earlier renaming
-    (``a/cat.jpg b/cat.jpg cat_2.png`` → ``cat``, ``cat_3``, ``cat_2``)."""
+    """One distinct output file stem per input: the file's own stem for the first input that has it;
+    a later input with the same stem gets ``stem_2``, ``stem_3``, ... skipping every stem that an input
+    or an earlier renaming takes (``a/cat.jpg b/cat.jpg cat_2.png`` → ``cat``, ``cat_3``, ``cat_2``)."""
     own = [os.path.splitext(os.path.basename(p))[0] for p in paths]
     taken = set(own)
     stems, first = [], set()

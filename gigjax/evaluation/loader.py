@@ -51,11 +51,10 @@ def load_image(dataset: Dataset, index: int, size: tuple[int, int], on_error: st
         return LoadedImage(index, error=str(exc))
 
 
-def batches(dataset: Dataset, indices: Sequence[int], batch_size: int, input_size: tuple[int, int],
-            on_error: str) -> Iterable[list[LoadedImage]]:
-    """Yields lists of ``batch_size`` loaded images (the last may be shorter), in ``indices`` order,
-    reading the next batch in a background thread."""
-    chunks = [indices[i:i + batch_size] for i in range(0, len(indices), batch_size)]
+def read_chunks(dataset: Dataset, chunks: Sequence[Sequence[int]], input_size: tuple[int, int],
+                on_error: str) -> Iterable[list[LoadedImage]]:
+    """Yields, for each list of dataset indices in ``chunks`` (possibly empty), its loaded images,
+    reading the next chunk in a background thread."""
     ready: queue.Queue = queue.Queue(maxsize=2)
 
     def work():

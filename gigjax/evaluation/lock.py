@@ -42,11 +42,12 @@ def _holder(path: str) -> dict | None:
 
 
 class RunLock:
-    """``with RunLock(folder):`` holds the folder's lock for the duration (see the module docstring)."""
+    """``with RunLock(folder):`` holds the folder's lock for the duration (see the module docstring);
+    each process of a distributed run holds its own (``name``: ``run.p<I>.lock``)."""
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, name: str = LOCK):
         self.folder = os.fspath(folder)
-        self.path = os.path.join(self.folder, LOCK)
+        self.path = os.path.join(self.folder, name)
         self._held = False
 
     def acquire(self) -> None:

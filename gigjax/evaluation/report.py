@@ -70,8 +70,16 @@ def csv_text(summary: dict) -> str:
     return buffer.getvalue()
 
 
+def _curve_x(summary: dict, mode: str, n: int) -> list:
+    """The x values of ``mode``'s mean curve of ``n`` points (see :attr:`gigjax.metrics.Metric.curve_x`)."""
+    given = summary.get("curve_x", {}).get(mode)
+    if given is None and len(summary.get("fractions", ())) == n:
+        return summary["fractions"]
+    return list(given) if given and len(given) == n else list(range(1, n + 1))
+
+
 def curves_figure(path: str, summary: dict) -> bool:
-    """Mean Deletion / Insertion curves per method; returns False when matplotlib is missing."""
+    """Every curve metric's mean curve per method (Deletion, Insertion, ROAD, MPRT); False without matplotlib."""
     wanted = [m for m in summary["metrics"] if metric(m).curve]
     if not wanted:
         return False
@@ -88,14 +96,19 @@ def curves_figure(path: str, summary: dict) -> bool:
         for method, result in summary["methods"].items():
             curve = result.get(mode, {}).get("curve") or []
             if curve:
-                xs = np.linspace(0.0, 1.0, len(curve)) if "fractions" not in summary else summary["fractions"]
-                ax.plot(xs, curve, label=f"{method} (AUC {_fmt(result[mode]['value'], 3)})")
-        per_step = summary["settings"].get("pixels_per_step")
-        ax.set_title(f"{mode.capitalize()}" + (f" ({per_step} px per step)" if per_step else ""))
-        ax.set_xlabel(metric(mode).curve)
-        ax.set_ylabel("probability of the top-1 class")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
+                xs = _curve_x(summary, mode, len(curve))
+                ax.plot(xs, curve, label=f"{method} ({_fmt(result[mode]['value'], 3)})")
+        row = metric(mode)
+        if row.curve_x is None:                     # Deletion / Insertion
+            per_step = summary["settings"].get("pixels_per_step")
+            ax.set_title(f"{mode.capitalize()}" + (f" ({per_step} px per step)" if per_step else ""))
+            ax.set_ylabel("probability of the top-1 class")
+            ax.set_xlim(0, 1)
+            ax.set_ylim(0, 1)
+        else:
+            ax.set_title(row.title)
+            ax.set_ylabel(row.title)
+        ax.set_xlabel(row.curve)
         ax.legend(fontsize=8)
     fig.tight_layout()
     with atomic_write(path, "wb") as f:

@@ -15,6 +15,15 @@ A run is: validate everything (:func:`gigjax.evaluation.plan.plan_run`), lock th
 :mod:`gigjax.evaluation.store`), compute the images still pending in batches — each method's results
 for a batch committed at once, so an interrupted run loses at most the batch in flight — and
 summarise from the stored results (:mod:`gigjax.evaluation.summary`).
+
+Distributed (``jax.process_count() > 1``, see :mod:`gigjax.distributed`): every process runs the same
+loop over the same global batches (:mod:`gigjax.evaluation.sharding`), reading, scoring and storing
+only its block of each, in its own ``results.p<I>.jsonl`` under its own ``run.p<I>.lock``; process 0
+writes ``run.json`` and, once every process has finished its share, the summary, which every process
+then returns (``summary["files"]`` included). The processes agree at the start on what is done (the
+union of every share's finished results), so each one resumes after a kill from its own file and an
+image is never computed twice. The process count is part of the run's identity: a folder is resumed
+with the same count (another count is refused, naming both).
 """
 
 from __future__ import annotations
@@ -22,15 +31,20 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
+import jax
+import numpy as np
+
 from gigjax.data.source import Dataset
+from gigjax.distributed import agreed_any, barrier, from_process_0, together
+from gigjax.errors import GigjaxError
 from gigjax.evaluation.examples import save_example
 from gigjax.evaluation.identity import run_identity, weights_identity
-from gigjax.evaluation.loader import batches
-from gigjax.evaluation.lock import RunLock
+from gigjax.evaluation.loader import read_chunks
+from gigjax.evaluation.lock import LOCK, RunLock
 from gigjax.evaluation.plan import plan_run
 from gigjax.evaluation.scoring import BatchScorer
 from gigjax.evaluation.sharding import BatchSharding
-from gigjax.evaluation.store import ResultStore
+from gigjax.evaluation.store import ResultStore, SharedResults, results_file
 from gigjax.evaluation.summary import summarise
 from gigjax.models import Model
 from gigjax.progress import ProgressBar
@@ -47,6 +61,11 @@ class Evaluation:
         self.progress = progress
         self.sharding = BatchSharding(devices)
         self.weights = weights_identity(model, weights_file)
+        self.process, self.processes = jax.process_index(), jax.process_count()
+        spanned = {d.process_index for d in self.sharding.devices}
+        if spanned != set(range(self.processes)):
+            raise GigjaxError(f"a distributed evaluation needs devices of every one of its {self.processes} "
+                              f"processes, got devices of process(es) {sorted(spanned)}")
 
     @property
     def count(self) -> int:
@@ -62,53 +81,82 @@ class Evaluation:
 
     def identity(self) -> dict:
         p = self.plan
-        return run_identity(dataset=p.dataset, model=p.model, model_id=p.model_id, weights=self.weights,
-                            targets=p.targets, settings=p.settings)
+        identity = run_identity(dataset=p.dataset, model=p.model, model_id=p.model_id, weights=self.weights,
+                                targets=p.targets, settings=p.settings)
+        return identity if self.processes == 1 else {**identity, "processes": self.processes}
 
     def _image_id(self, index: int) -> str | None:
         return self.plan.dataset.image_id(index) if index < len(self.plan.dataset) else None
 
     def open_store(self) -> ResultStore:
-        """The run's results store, opened (or resumed, after checking it is the same run)."""
-        store = ResultStore(self.out)
-        store.open(self.identity(), self.plan.options, image_id=self._image_id)
+        """This process's results store, opened (or resumed, after checking it is the same run);
+        in a distributed run process 0 opens first (it writes ``run.json``), then the others."""
+        store = ResultStore(self.out, results_file(self.process, self.processes), writes_manifest=self.process == 0)
+        for turn in (True, False) if self.processes > 1 else (True,):
+            with together("opening the results"):
+                if turn == (self.process == 0):
+                    store.open(self.identity(), self.plan.options, image_id=self._image_id)
         return store
 
-    def pending(self, store: ResultStore) -> list[int]:
-        """Dataset indices with at least one method still to compute."""
-        return [i for i in range(self.count) if any(i not in store.done(m) for m in self.methods)]
+    def finished(self, store: ResultStore) -> np.ndarray:
+        """(methods, count) bool: each image's result per method is stored (by any process)."""
+        done = np.zeros((len(self.methods), self.count), bool)
+        for m, method in enumerate(self.methods):
+            done[m, [i for i in store.done(method) if i < self.count]] = True
+        return agreed_any(done)
 
-    def compute(self, indices: Sequence[int], store: ResultStore) -> None:
-        """Evaluates every method on ``indices`` (those not yet done), committing batch by batch."""
+    def compute(self, done: np.ndarray, store: ResultStore) -> None:
+        """Evaluates every method on the images not yet ``done`` (see :meth:`finished`), committing
+        batch by batch; every process walks the same global batches and computes its block of each."""
         p = self.plan
         scorer = BatchScorer(self.sharding.replicate(p.model), p.options, p.settings, p.targets, self.sharding,
                              p.batch_size)
-        done = sum(len({i for i in store.done(m) if i < self.count}) for m in self.methods)
+        size = self.sharding.round_up(p.batch_size)
+        pending = np.flatnonzero(~done.all(axis=0)).tolist()
+        chunks = [pending[i:i + size] for i in range(0, len(pending), size)]
+        rows = self.sharding.local_rows(size)
         folder = os.path.join(self.out, "examples")
-        with ProgressBar(self.count * len(self.methods), done=done, enabled=self.progress) as bar:
-            for images in batches(p.dataset, indices, p.batch_size, tuple(p.model.card.input_size), p.on_error):
-                for method in self.methods:
-                    mine = [im for im in images if im.index not in store.done(method)]
-                    if not mine:
+        with ProgressBar(done.size, done=int(done.sum()), enabled=self.progress and self.process == 0) as bar:
+            loaded = read_chunks(p.dataset, [c[rows] for c in chunks], tuple(p.model.card.input_size), p.on_error)
+            for chunk, images in zip(chunks, loaded):
+                for m, method in enumerate(self.methods):
+                    if done[m, chunk].all():  # the same decision on every process
                         continue
                     bar.running(method)
+                    mine = [im for im in images if not done[m, im.index]]
                     results, examples = scorer.score(method, mine)
-                    store.append(method, results)
+                    if results:
+                        store.append(method, results)
                     for im, result in zip(mine, results):
                         if im.index < p.examples and im.error is None:
                             unmapped = [e["class"] for e in result.get("pointing", ()) if e["status"] == "unmapped"]
                             save_example(folder, method, im.index, im.photo, im.record.image_id, unmapped,
                                          examples.get(im.index))
-                    bar.advance(len(mine))
+                    bar.advance(int((~done[m, chunk]).sum()))
 
     def run(self) -> dict:
-        with RunLock(self.out):
+        lock = RunLock(self.out, LOCK if self.processes == 1 else f"run.p{self.process}.lock")
+        try:
+            with together("locking the output folder"):
+                lock.acquire()
             store = self.open_store()
-            self.compute(self.pending(store), store)
-            return self.summarise(store)
+            self.compute(self.finished(store), store)
+            if self.processes == 1:
+                return self.summarise(store)
+            barrier("gigjax-evaluate-shares-done")
+            summary = None
+            with together("writing the summary"):
+                if self.process == 0:
+                    summary = self.summarise()
+            return from_process_0(summary)
+        finally:
+            lock.release()
 
     def summarise(self, store: ResultStore | None = None) -> dict:
-        return summarise(self.plan, store or ResultStore(self.out), self.out, self.sharding.count)
+        """Writes the summary of every stored result (all processes' shares) and returns it."""
+        if store is None:
+            store = ResultStore(self.out) if self.processes == 1 else SharedResults(self.out, self.processes)
+        return summarise(self.plan, store, self.out, self.sharding.count)
 
 
 def evaluate(model: Model, dataset: Dataset, methods: Sequence[str], out: str, **kwargs) -> dict:
@@ -119,7 +167,8 @@ def evaluate(model: Model, dataset: Dataset, methods: Sequence[str], out: str, *
       dataset: a :class:`gigjax.data.Dataset` (``gigjax.data.open_dataset``).
       methods: registered method names.
       out: output folder; an existing run there is resumed (same data, weights and settings required);
-        one process at a time (``run.lock``).
+        one process at a time (``run.lock``). In a distributed job (:mod:`gigjax.distributed`) every
+        process gives the same arguments and the same ``out``, a folder they all see.
       metrics: metric names (default: :data:`gigjax.metrics.METRICS`; the rows of
         :data:`gigjax.metrics.TABLE`).
       batch_size: images per batch (rounded up to a multiple of the device count).
@@ -137,7 +186,7 @@ def evaluate(model: Model, dataset: Dataset, methods: Sequence[str], out: str, *
         ``"skip"`` records it as failed and goes on (it is retried on resume).
       weights_file: the model's weight file; its sha256 enters the run identity (default: a hash of
         the model's parameters).
-      devices: devices to shard batches over (default: all local devices).
+      devices: devices to shard batches over (default: every device of every process).
       progress: show the progress bar on stderr (drawn only on a terminal).
       model_id: how the model is named in the run's identity (default: the card's name).
 

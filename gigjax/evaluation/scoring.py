@@ -11,6 +11,11 @@
 
 Pairs are cut into device batches of the run's batch size, so memory does not grow with the number
 of classes per image.
+
+In a distributed run each process scores its own images (its block of the global batch, see
+:mod:`gigjax.evaluation.sharding`) and every process makes the same jitted calls with the same
+shapes: the number of pair batches, their box slots and canvas size are agreed between the
+processes (:func:`gigjax.distributed.agreed_max`), and a process with nothing to score feeds padding.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ import dataclasses
 
 import numpy as np
 
+from gigjax.distributed import agreed_max
 from gigjax.evaluation import jitted
 from gigjax.evaluation.class_targets import ClassTargets
 from gigjax.evaluation.loader import LoadedImage
 from gigjax.evaluation.settings import Settings
-from gigjax.evaluation.sharding import BatchSharding, fetch
+from gigjax.evaluation.sharding import BatchSharding
 from gigjax.metrics import metric
 
 
@@ -55,7 +61,7 @@ class BatchScorer:
       settings: the run's metric settings.
       targets: how dataset classes are explained (None without localisation metrics).
       sharding: where batches run.
-      batch_size: images (or pairs) per device batch.
+      batch_size: images (or pairs) per global batch (rounded up to the device count).
     """
 
     model: object
@@ -75,18 +81,25 @@ class BatchScorer:
                 results[im.index]["image_id"] = im.record.image_id
                 good.append(im)
         examples: dict[int, ExampleMap] = {}
-        if good and self.settings.confidence_metrics:
+        run = bool(good) or self.sharding.multiprocess  # every process joins every jitted call
+        if run and self.settings.confidence_metrics:
             self._confidence(method, good, results, examples)
-        if good and self.settings.localization_metrics:
+        if run and self.settings.localization_metrics:
             self._localization(method, good, results, examples)
         return [results[im.index] for im in images], examples
 
+    def _photos(self, images: list[LoadedImage]) -> np.ndarray:
+        """(n, H, W, 3) normalised model inputs (n may be 0)."""
+        h, w = self.model.card.input_size
+        photos = [im.photo for im in images]
+        return self.model.normalize(np.stack(photos) if photos else np.zeros((0, h, w, 3), np.uint8))
+
     def _confidence(self, method: str, images: list[LoadedImage], results: dict, examples: dict) -> None:
         n, size = len(images), self.sharding.round_up(self.batch_size)
-        x = self.model.normalize(np.stack([im.photo for im in images]))
         program = jitted.confidence_program(method, self.options[method], self.settings)
         indices = np.asarray([im.index for im in images], np.int32)
-        out = fetch(program(self.model, **self.sharding.put({"x": x, "indices": indices}, size)), n)
+        placed = self.sharding.put({"x": self._photos(images), "indices": indices}, size)
+        out = self.sharding.fetch(program(self.model, **placed), n)
         maps = out.pop("maps")
         names = self.model.card.class_names
         for k, im in enumerate(images):
@@ -113,28 +126,38 @@ class BatchScorer:
                     pairs.append((im, self.targets.entry[c], rec.boxes[mine], entry))
         return pairs
 
+    def _pair_batches(self, pairs: list[tuple], size: int) -> list[tuple[list[tuple], int, int]]:
+        """This process's pairs cut into its blocks of the global pair batches, each with the box
+        slots and canvas side agreed by every process: [(pairs, slots, side)]."""
+        rows = self.sharding.local_rows(size)
+        block = rows.stop - rows.start
+        count = int(agreed_max([-(-len(pairs) // block)])[0])
+        chunks = [pairs[k * block:(k + 1) * block] for k in range(count)]
+        local = [[max((len(p[2]) for p in c), default=0),
+                  max((max(p[0].record.image.shape[:2]) for p in c), default=1)] for c in chunks]
+        agreed = agreed_max(np.asarray(local, np.int64).reshape(count, 2))
+        return [(c, jitted.box_slots(int(b)), int(side)) for c, (b, side) in zip(chunks, agreed)]
+
     def _localization(self, method: str, images: list[LoadedImage], results: dict, examples: dict) -> None:
         pairs = self._pairs(images, results)
         size = self.sharding.round_up(self.batch_size)
         explain_pairs = jitted.localization_program(method, self.options[method], self.targets)
-        for start in range(0, len(pairs), size):
-            chunk = pairs[start:start + size]
+        for chunk, slots, side in self._pair_batches(pairs, size):
             n = len(chunk)
-            slots = jitted.box_slots(max(len(p[2]) for p in chunk))
             boxes = np.zeros((n, slots, 4), np.float32)
             valid = np.zeros((n, slots), bool)
             for k, (_, _, b, _) in enumerate(chunk):
                 boxes[k, :len(b)] = b
                 valid[k, :len(b)] = True
-            sizes = np.asarray([p[0].record.image.shape[:2] for p in chunk], np.int32)
-            host = {"x": self.model.normalize(np.stack([p[0].photo for p in chunk])),
-                    "ids": np.asarray([p[1] for p in chunk], np.int32),
+            sizes = np.asarray([p[0].record.image.shape[:2] for p in chunk], np.int32).reshape(n, 2)
+            host = {"x": self._photos([p[0] for p in chunk]), "ids": np.asarray([p[1] for p in chunk], np.int32),
                     "boxes": boxes, "valid": valid, "sizes": sizes}
             dev = self.sharding.put(host, size)
             maps = explain_pairs(self.model, dev["x"], dev["ids"])
-            out = fetch(jitted.localization_metrics(maps, dev["sizes"], dev["boxes"], dev["valid"],
-                                                   canvas=jitted.canvas_size(sizes), settings=self.settings), n)
-            maps = np.asarray(maps)[:n]
+            out = self.sharding.fetch(jitted.localization_metrics(
+                maps, dev["sizes"], dev["boxes"], dev["valid"], canvas=jitted.canvas_size(np.asarray([side])),
+                settings=self.settings), n)
+            maps = self.sharding.fetch(maps, n)
             for k, (im, _, _, entry) in enumerate(chunk):
                 entry.update({key: stored(value[k]) for key, value in out.items()})
                 examples.setdefault(im.index, ExampleMap(maps[k], entry["class"]))

@@ -4,6 +4,7 @@ Layout of the output folder::
 
     run.json          what was evaluated (dataset, model, metrics, settings, each method's options)
     results.jsonl     one line per (method, batch): {"method": m, "results": [per-image dicts]}
+                      (a distributed run: results.p<I>.jsonl, process I's share, see results_file)
     examples/         example maps (PNG) for the figures
 
 Every line is written with one ``write`` and flushed to disk (``fsync``) before the next batch
@@ -62,19 +63,35 @@ def _changes(old: dict, new: dict) -> str:
             + "; ".join(f"{k} was {_short(old.get(k))}, now {_short(new.get(k))}" for k in keys) + ")")
 
 
+def results_file(process: int, processes: int) -> str:
+    """The results file of process ``process`` of ``processes`` (one process: ``results.jsonl``)."""
+    return RESULTS if processes == 1 else f"results.p{process}.jsonl"
+
+
+def _merge(results: Iterable[dict]) -> list[dict]:
+    """One result per dataset index, sorted by index: a success takes precedence over a failure."""
+    by_index: dict[int, dict] = {}
+    for r in results:
+        if not r.get("error") or r["index"] not in by_index:
+            by_index[r["index"]] = r
+    return [by_index[i] for i in sorted(by_index)]
+
+
 class ResultStore:
-    """Results of one run in ``folder`` (created if needed).
+    """Results of one run in ``folder`` (created if needed), in its ``results`` file.
 
     ``open(identity, methods)`` checks that an existing run measured the same thing (same dataset,
     model, metrics and settings; a method present in both with the same options) and records new
     methods; ``done(method)`` lists the dataset indices already finished; ``append(method, results)``
-    commits one batch.
+    commits one batch. With ``writes_manifest=False`` (the processes of a distributed run but
+    process 0) ``open`` only checks the manifest that process 0 wrote.
     """
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, results: str = RESULTS, writes_manifest: bool = True):
         self.folder = os.fspath(folder)
-        self.results_path = os.path.join(self.folder, RESULTS)
+        self.results_path = os.path.join(self.folder, results)
         self.manifest_path = os.path.join(self.folder, MANIFEST)
+        self.writes_manifest = writes_manifest
         self._done: dict[str, set[int]] = {}
 
     def open(self, identity: dict, methods: dict[str, dict],
@@ -103,6 +120,9 @@ class ResultStore:
                 if before is not None and before != options:
                     raise GigjaxError(f"{self.folder} holds {name} results with options {before}, not {options}; "
                                       f"use a new --out folder")
+        elif not self.writes_manifest:
+            raise GigjaxError(f"{self.manifest_path} (written by process 0) is not there: every process of a "
+                              f"distributed run must see the same --out folder (a shared file system)")
         elif os.path.exists(self.results_path):
             raise GigjaxError(f"{self.folder} has {RESULTS} but no {MANIFEST}; use a new --out folder")
         lines, good_end, size = self._parse()
@@ -115,7 +135,8 @@ class ResultStore:
                 f.flush()
                 os.fsync(f.fileno())
         manifest["methods"].update(methods)
-        write_json_atomic(self.manifest_path, manifest)
+        if self.writes_manifest:
+            write_json_atomic(self.manifest_path, manifest)
         self._done = {}
         for line in lines:
             self._done.setdefault(line["method"], set()).update(
@@ -157,13 +178,18 @@ class ResultStore:
     def results(self, method: str) -> list[dict]:
         """Every per-image result of ``method``, sorted by dataset index: one per index, a success
         taking precedence over an earlier failure."""
-        by_index = {}
-        for line in self._parse()[0]:
-            if line["method"] == method:
-                for r in line["results"]:
-                    if not r.get("error") or r["index"] not in by_index:
-                        by_index[r["index"]] = r
-        return [by_index[i] for i in sorted(by_index)]
+        return _merge(r for line in self._parse()[0] if line["method"] == method for r in line["results"])
+
+
+class SharedResults:
+    """The results of every process of a distributed run read together (each index is computed by
+    one process; a success in any share takes precedence over a failure in another)."""
+
+    def __init__(self, folder: str, processes: int):
+        self.stores = [ResultStore(folder, results_file(i, processes)) for i in range(processes)]
+
+    def results(self, method: str) -> list[dict]:
+        return _merge(r for store in self.stores for r in store.results(method))
 
 
 def _check_image_ids(path: str, lines: list[dict], image_id: Callable[[int], str | None]) -> None:

@@ -20,6 +20,8 @@ def summarise(plan: RunPlan, store: ResultStore, out: str, devices: int) -> dict
     if any(metric(m).curve for m in settings.metrics):
         h, w = plan.model.card.input_size
         summary["fractions"] = fractions(h * w, settings.pixels_per_step).tolist()
+        summary["curve_x"] = {m: list(metric(m).curve_x(settings)) for m in settings.metrics
+                              if metric(m).curve and metric(m).curve_x is not None}
     for method in plan.methods:
         aggregator = Aggregator(settings.metrics)
         for result in store.results(method):

@@ -16,13 +16,12 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from gigjax.methods.gradcam import weighted_sum
-from gigjax.methods.perturb import fixed_classes, map_chunks
+from gigjax.methods.perturb import class_weighted_maps, map_chunks
 from gigjax.models import Model
 from gigjax.numerics import safe_divide
 from gigjax.options import CHUNK
 from gigjax.registry import Method, register
-from gigjax.surgery import forward, run_from
+from gigjax.surgery import run_from
 from gigjax.targets import Targets
 
 
@@ -47,11 +46,8 @@ def ablation_weights(model: Model, x: jax.Array, layer: str, a: jax.Array, score
 def ablationcam(model: Model, x: jax.Array, targets: Targets, *, layers: tuple[str, ...],
                 batch_size: int) -> tuple[jax.Array, ...]:
     """Registry function: raw Ablation-CAM maps Σ_k w_k A_k (B, h, w), one per layer."""
-    logits, acts = forward(model, x, record=layers)
-    scores, classes = fixed_classes(targets, logits, "Ablation-CAM")
-    return tuple(weighted_sum(acts[layer], ablation_weights(model, x, layer, acts[layer], scores, classes,
-                                                            batch_size=batch_size))
-                 for layer in layers)
+    return class_weighted_maps(model, x, targets, layers, "Ablation-CAM", lambda layer, a, scores, classes:
+                               ablation_weights(model, x, layer, a, scores, classes, batch_size=batch_size))
 
 
 register(Method(

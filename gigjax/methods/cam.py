@@ -17,7 +17,7 @@ from gigjax.methods.gradcam import weighted_sum
 from gigjax.methods.perturb import fixed_classes
 from gigjax.models import Model
 from gigjax.registry import Method, register
-from gigjax.surgery import forward
+from gigjax.surgery import forward, parameters
 from gigjax.targets import Targets
 
 
@@ -27,12 +27,10 @@ def classifier_kernel(model: Model) -> jax.Array:
     if path is None:
         raise GigjaxError(f"CAM needs a global-average-pooling + linear head; {model.card.name} has none "
                           f"(use gradcam or hirescam, which equal CAM at such heads)")
-    node = model.variables.get("params", {})
-    for part in path.split("/"):
-        if not hasattr(node, "get") or part not in node:
-            raise GigjaxError(f"the classifier {path!r} named on the card of {model.card.name} has no parameters")
-        node = node[part]
-    kernel = node.get("kernel") if hasattr(node, "get") else None
+    node = parameters(model, path)
+    if node is None:
+        raise GigjaxError(f"the classifier {path!r} named on the card of {model.card.name} has no parameters")
+    kernel = node.get("kernel")
     if kernel is None or kernel.ndim != 2:
         raise GigjaxError(f"the classifier {path!r} of {model.card.name} is not a Dense layer")
     return kernel

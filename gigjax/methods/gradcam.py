@@ -30,12 +30,15 @@ def channel_weighted(weights: Callable[[jax.Array, jax.Array], jax.Array]) -> Ca
     return term
 
 
-gradcam_term = channel_weighted(lambda a, g: channel_weights(g))
+def register_channel_weighted(name: str, weights: Callable[[jax.Array, jax.Array], jax.Array],
+                              summary: str) -> Callable[..., jax.Array]:
+    """Registers the gradient CAM Σ_k w_k A_k of a channel weighting ``weights(A, g) → (B, K)`` as
+    ``name``; returns its term (A, g) → (B, h, w), the raw (pre-ReLU) map of one layer."""
+    term = channel_weighted(weights)
+    register(Method(name=name, fn=gradient_cam(term), summary=summary))
+    return term
+
+
+gradcam_term = register_channel_weighted("gradcam", lambda a, g: channel_weights(g),
+                                         "Grad-CAM: activations weighted by their spatially averaged gradients")
 """The raw (pre-ReLU) Grad-CAM map of one layer: (A, g) → (B, h, w)."""
-
-
-register(Method(
-    name="gradcam",
-    fn=gradient_cam(gradcam_term),
-    summary="Grad-CAM: activations weighted by their spatially averaged gradients",
-))

@@ -10,10 +10,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from gigjax.methods.base import gradient_cam
-from gigjax.methods.gradcam import channel_weighted
+from gigjax.methods.gradcam import register_channel_weighted
 from gigjax.numerics import safe_divide
-from gigjax.registry import Method, register
 
 EPS = 1e-6  # pytorch-grad-cam's epsilon in the denominator of α
 
@@ -27,12 +25,7 @@ def gradcampp_weights(a: jax.Array, g: jax.Array) -> jax.Array:
     return jnp.sum(alpha * jax.nn.relu(g), axis=(1, 2))
 
 
-gradcampp_term = channel_weighted(gradcampp_weights)
+gradcampp_term = register_channel_weighted(
+    "gradcam_pp", gradcampp_weights,
+    "Grad-CAM++: activations weighted by positive gradients with second-order coefficients")
 """The raw (pre-ReLU) Grad-CAM++ map of one layer: (A, g) → (B, h, w)."""
-
-
-register(Method(
-    name="gradcam_pp",
-    fn=gradient_cam(gradcampp_term),
-    summary="Grad-CAM++: activations weighted by positive gradients with second-order coefficients",
-))

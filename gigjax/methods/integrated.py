@@ -58,18 +58,20 @@ def check_steps(options: dict) -> dict:
 
 
 def _start(model: Model, x: jax.Array, targets: Targets, baseline: Any):
-    """(targets fixed at x, baseline batch) — the common start of every path method."""
-    return freeze_targets(targets, model, path_terms.model_input(x)), baseline_for(model, x, baseline)
+    """(x, targets fixed at x, baseline batch) — the common start of every path method. A bf16/fp16
+    input is promoted: the path is built in (at least) float32."""
+    x = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    return x, freeze_targets(targets, model, path_terms.model_input(x)), baseline_for(model, x, baseline)
 
 
 def _integrated_gradients(model, x, targets, *, steps, quadrature, baseline, batch_size) -> jax.Array:
-    targets, x0 = _start(model, x, targets, baseline)
+    x, targets, x0 = _start(model, x, targets, baseline)
     return straight_path(path_terms.observer(model, targets), path_terms.input_term, x, x0,
                          steps=steps, quadrature_rule=quadrature, batch_size=batch_size)
 
 
 def _guided_ig(model, x, targets, *, steps, fraction, max_dist, baseline, ties) -> jax.Array:
-    targets, x0 = _start(model, x, targets, baseline)
+    x, targets, x0 = _start(model, x, targets, baseline)
     return guided_path(path_terms.observer(model, targets), path_terms.input_term, x, x0,
                        signal=path_terms.gradient_signal, steps=steps, fraction=fraction, max_dist=max_dist,
                        ties=ties)
@@ -85,7 +87,7 @@ def _reference(model, x0, targets, layers, feature_baseline):
 
 def _integrated_gradcam(model, x, targets, *, layers, steps, quadrature, baseline, batch_size, relu_placement,
                         feature_baseline) -> tuple[jax.Array, ...]:
-    targets, x0 = _start(model, x, targets, baseline)
+    x, targets, x0 = _start(model, x, targets, baseline)
     term = path_terms.cam_term(layers, _reference(model, x0, targets, layers, feature_baseline),
                                step_relu=relu_placement == "step")
     return straight_path(path_terms.observer(model, targets, layers, input_gradient=False), term, x, x0,
@@ -94,7 +96,7 @@ def _integrated_gradcam(model, x, targets, *, layers, steps, quadrature, baselin
 
 def _gigcam(model, x, targets, *, layers, steps, fraction, max_dist, baseline, path_signal, relu_placement,
             feature_baseline, ties) -> tuple[jax.Array, ...]:
-    targets, x0 = _start(model, x, targets, baseline)
+    x, targets, x0 = _start(model, x, targets, baseline)
     reference = _reference(model, x0, targets, layers, feature_baseline)
     term = path_terms.cam_term(layers, reference, step_relu=relu_placement == "step")
     by_gradient = path_signal == "gradient"
@@ -128,7 +130,7 @@ def completeness_error(model: Model, x: jax.Array, attributions: jax.Array, targ
                        baseline: Any = BASELINE.default) -> jax.Array:
     """Σ attribution − (S(x) − S(x')) per image, (B,): ≈ 0 for a converged IG / Guided IG."""
     x, targets = check_call(model, x, targets)
-    targets, x0 = _start(model, x, targets, BASELINE.validate(baseline, "baseline"))
+    x, targets, x0 = _start(model, x, targets, BASELINE.validate(baseline, "baseline"))
     score = lambda v: target_scores(targets, model.logits(path_terms.model_input(v)))[0]
     return jnp.sum(attributions, axis=tuple(range(1, attributions.ndim))) - (score(x) - score(x0))
 
@@ -137,14 +139,14 @@ def _layer_maps(fn, declared: dict, owner: str):
     def maps(model: Model, x: jax.Array, targets: Targets = None, *, layers: str | Sequence[str] | None = None,
              **options) -> tuple[jax.Array, ...]:
         x, targets = check_call(model, x, targets)
-        layers = resolve_layers(model, layers, x)
+        layers = resolve_layers(model, POSTPROCESSING["layer"].validate(layers, "layers"), x)
         return fn(model, x, targets, layers=layers, **bind(declared, options, owner, check_steps))
 
     return maps
 
 
 integrated_gradcam_maps = _layer_maps(_integrated_gradcam, INTEGRATED_GRADCAM, "Integrated Grad-CAM")
-integrated_gradcam_maps.__doc__ = """Integrated Grad-CAM (Sattarzadeh et al. 2021): Σ_j T·w_j L_j along the straight path.
+integrated_gradcam_maps.__doc__ = """Integrated Grad-CAM (Sattarzadeh et al. 2021): Σ_j T·w_j L_j, straight path.
 
     Returns one raw (B, h, w) map per layer (default: the card's CAM layer); ``options`` are those of
     ``gigjax.describe("integrated_gradcam")``.

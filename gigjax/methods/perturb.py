@@ -10,6 +10,8 @@ import jax
 import jax.numpy as jnp
 
 from gigjax.errors import GigjaxError
+from gigjax.methods.gradcam import weighted_sum
+from gigjax.surgery import forward
 from gigjax.targets import Targets, target_scores
 
 
@@ -18,11 +20,21 @@ def fixed_classes(targets: Targets, logits: jax.Array, method: str) -> tuple[jax
     perturbed copy. A targets callable must return class indices (a score callable is an error:
     it cannot be re-applied to a batch of perturbed copies of other sizes, and CAM weights classes)."""
     if callable(targets):
-        out = jax.eval_shape(targets, jax.ShapeDtypeStruct(logits.shape, logits.dtype))
+        out = jax.eval_shape(targets, logits)  # logits may be any output pytree
         if not jnp.issubdtype(out.dtype, jnp.integer):
             raise GigjaxError(f"{method} explains a fixed class of each image: a targets callable must return "
                               f"class indices, not scores")
     return target_scores(targets, logits)
+
+
+def class_weighted_maps(model, x: jax.Array, targets: Targets, layers: tuple[str, ...], method: str,
+                        weights: Callable[[str, jax.Array, jax.Array, jax.Array], jax.Array]) -> tuple[jax.Array, ...]:
+    """Raw maps Σ_k w_k A_k (B, h, w), one per layer, of a forward-only CAM: one forward pass records
+    the layers, the classes are fixed on its logits (:func:`fixed_classes`), and
+    ``weights(layer, A (B, h, w, K), scores (B,), classes (B,)) → (B, K)`` gives the channel weights."""
+    logits, acts = forward(model, x, record=layers)
+    scores, classes = fixed_classes(targets, logits, method)
+    return tuple(weighted_sum(acts[layer], weights(layer, acts[layer], scores, classes)) for layer in layers)
 
 
 def map_chunks(fn: Callable[[jax.Array], Any], n: int, chunk: int) -> Any:

@@ -21,13 +21,11 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from gigjax.methods.gradcam import weighted_sum
-from gigjax.methods.perturb import fixed_classes, map_chunks
+from gigjax.methods.perturb import class_weighted_maps, map_chunks
 from gigjax.models import Model
 from gigjax.numerics import safe_divide
 from gigjax.options import CHUNK, Option
 from gigjax.registry import Method, register
-from gigjax.surgery import forward
 from gigjax.targets import Targets
 
 VARIANTS = ("official", "pytorch_grad_cam")
@@ -85,11 +83,8 @@ def scorecam_weights(model: Model, x: jax.Array, a: jax.Array, classes: jax.Arra
 def scorecam(model: Model, x: jax.Array, targets: Targets, *, layers: tuple[str, ...], variant: str,
              batch_size: int) -> tuple[jax.Array, ...]:
     """Registry function: raw Score-CAM maps Σ_k w_k A_k (B, h, w), one per layer."""
-    logits, acts = forward(model, x, record=layers)
-    _, classes = fixed_classes(targets, logits, "Score-CAM")
-    return tuple(weighted_sum(acts[layer], scorecam_weights(model, x, acts[layer], classes, variant=variant,
-                                                            batch_size=batch_size))
-                 for layer in layers)
+    return class_weighted_maps(model, x, targets, layers, "Score-CAM", lambda layer, a, scores, classes:
+                               scorecam_weights(model, x, a, classes, variant=variant, batch_size=batch_size))
 
 
 register(Method(

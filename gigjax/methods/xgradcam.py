@@ -5,9 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from gigjax.methods.base import gradient_cam
-from gigjax.methods.gradcam import channel_weighted
-from gigjax.registry import Method, register
+from gigjax.methods.gradcam import register_channel_weighted
 
 EPS = 1e-7  # pytorch-grad-cam's epsilon
 
@@ -17,12 +15,6 @@ def xgradcam_weights(a: jax.Array, g: jax.Array) -> jax.Array:
     return jnp.sum(g * a, axis=(1, 2)) / (jnp.sum(a, axis=(1, 2)) + EPS)
 
 
-xgradcam_term = channel_weighted(xgradcam_weights)
+xgradcam_term = register_channel_weighted(
+    "xgradcam", xgradcam_weights, "XGrad-CAM: channel weights from the axioms of sensitivity and conservation")
 """The raw (pre-ReLU) XGrad-CAM map of one layer: (A, g) → (B, h, w)."""
-
-
-register(Method(
-    name="xgradcam",
-    fn=gradient_cam(xgradcam_term),
-    summary="XGrad-CAM: channel weights from the axioms of sensitivity and conservation",
-))

@@ -23,12 +23,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Iterable
 
+import jax
+import jax.numpy as jnp
+
 from gigjax.errors import GigjaxError
 from gigjax.metrics import accumulators as A
 from gigjax.metrics.batches import ImageBatch, PairBatch
 from gigjax.metrics.causal import auc, causal_curve, fractions
+from gigjax.metrics.concentration import complexity, sparseness
 from gigjax.metrics.faithfulness import average_drop, increase_in_confidence
+from gigjax.metrics.infidelity import infidelity_score
 from gigjax.metrics.localization import energy_pointing_game, pointing_game
+from gigjax.metrics.randomization import randomization_curve
+from gigjax.metrics.road import road_curve
+from gigjax.metrics.sensitivity import sensitivity_max
 
 FAMILIES = ("localization", "confidence")
 BETTER = ("higher", "lower")
@@ -53,6 +61,8 @@ class Metric:
       settings: the run settings ``compute`` reads (recorded in the run identity).
       default: part of the default ``--metrics`` (False for costly or niche metrics).
       curve: the x-axis label of the metric's mean curve (it stores ``key + "_curve"``), or None.
+      curve_x: ``settings → x values`` of that curve (an empty tuple: the stage 1, 2, …); None: the
+        Deletion / Insertion pixel fractions.
     """
 
     name: str
@@ -68,6 +78,7 @@ class Metric:
     settings: tuple[str, ...] = ()
     default: bool = True
     curve: str | None = None
+    curve_x: Callable | None = None
 
     def __post_init__(self):
         if self.family not in FAMILIES or self.better not in BETTER:
@@ -109,6 +120,47 @@ def _causal(mode: str) -> Callable:
     return compute
 
 
+def _road(order: str) -> Callable:
+    def compute(batch: ImageBatch) -> dict:
+        s = batch.settings
+        curve = road_curve(batch.model, batch.x, batch.maps, batch.classes, batch.keys, order=order,
+                           percentiles=s.road_percentiles, noise=s.road_noise)
+        return {f"road_{order}_curve": curve, f"road_{order}": jnp.mean(curve, axis=1)}
+
+    compute.__name__ = f"_road_{order}"
+    return compute
+
+
+def _randomization(batch: ImageBatch) -> dict:
+    key = jax.random.PRNGKey(batch.settings.seed)
+    curve = randomization_curve(batch.model, batch.x, batch.maps, batch.classes, batch.explain, key)
+    return {"randomization_curve": curve, "randomization": jnp.nanmean(curve, axis=1)}
+
+
+def _sparseness(batch: ImageBatch) -> dict:
+    return {"sparseness": sparseness(batch.maps)}
+
+
+def _complexity(batch: ImageBatch) -> dict:
+    return {"complexity": complexity(batch.maps)}
+
+
+def _infidelity(batch: ImageBatch) -> dict:
+    s = batch.settings
+    return {"infidelity": infidelity_score(batch.model, batch.x, batch.maps, batch.classes, batch.keys,
+                                           samples=s.perturbations, sigma=s.infidelity_sigma)}
+
+
+def _sensitivity_max(batch: ImageBatch) -> dict:
+    s = batch.settings
+    explain = lambda x: batch.explain(batch.model, x, batch.classes)  # noqa: E731 (the classes stay fixed)
+    return {"sensitivity_max": sensitivity_max(explain, batch.x, batch.maps, batch.keys,
+                                               samples=s.perturbations, radius=s.sensitivity_radius)}
+
+
+_ROAD = ("road_percentiles", "road_noise", "seed")
+_PERTURBED = ("perturbations", "seed")
+
 _ROWS = (
     Metric("pointing_game", "localization", _pointing_game, A.PointingAccuracy, "Pointing Game %", "higher",
            "% hits, mean over classes (per-image mean also reported): the map's first argmax within "
@@ -125,6 +177,31 @@ _ROWS = (
     Metric("insertion", "confidence", _causal("insertion"), A.MeanCurve, "Insertion AUC", "higher",
            "AUC of the top-1 probability as the most salient pixels are inserted into a blurred copy (RISE)",
            digits=4, settings=("pixels_per_step",), curve="fraction of pixels inserted"),
+    Metric("road_morf", "confidence", _road("morf"), A.MeanCurve, "ROAD MoRF", "lower",
+           "ROAD (Rong et al.): top-1 probability after the most relevant q % of pixels are removed and "
+           "linearly imputed, mean over --road-percentiles", digits=4, settings=_ROAD, default=False,
+           curve="% of pixels removed",
+           curve_x=lambda settings: settings.road_percentiles),
+    Metric("road_lerf", "confidence", _road("lerf"), A.MeanCurve, "ROAD LeRF", "higher",
+           "ROAD: the same with the least relevant q % removed", digits=4, settings=_ROAD, default=False,
+           curve="% of pixels removed",
+           curve_x=lambda settings: settings.road_percentiles),
+    Metric("randomization", "confidence", _randomization, A.MeanCurve, "MPRT Spearman", "lower",
+           "model-parameter randomisation (Adebayo et al.): Spearman correlation of the map with the map after "
+           "re-initialising the top 1, 2, … layers, mean over the stages (one explanation per layer)",
+           digits=3, settings=("seed",), default=False, curve="layers randomised from the top",
+           curve_x=lambda settings: ()),
+    Metric("sparseness", "confidence", _sparseness, A.Mean, "Sparseness", "higher",
+           "Gini index of |map| (Quantus Sparseness)", digits=3, default=False),
+    Metric("complexity", "confidence", _complexity, A.Mean, "Complexity", "lower",
+           "entropy (nats) of |map|/Σ|map| (Quantus Complexity)", digits=3, default=False),
+    Metric("infidelity", "confidence", _infidelity, A.Mean, "Infidelity", "lower",
+           "captum infidelity (normalize=True) of the map under Gaussian input perturbations",
+           digits=5, settings=(*_PERTURBED, "infidelity_sigma"), default=False),
+    Metric("sensitivity_max", "confidence", _sensitivity_max, A.Mean, "Max-Sensitivity", "lower",
+           "captum sensitivity_max: largest relative change of the map under uniform perturbations "
+           "‖δ‖∞ ≤ r (one explanation per sample)", digits=3, settings=(*_PERTURBED, "sensitivity_radius"),
+           default=False),
 )
 
 #: name → row; every metric the evaluation knows. Add built-in rows to ``_ROWS`` above.

@@ -4,9 +4,10 @@ Everything here is a pure function of a seed through ``numpy.random.RandomState`
 freezes, NEP 19), so a golden script can fill a torchvision model with these arrays once, store its
 outputs small, and a test can rebuild the very same arrays without torch.
 
-* :func:`torchvision_entries` — the (name, shape, role) list of torchvision's ``resnet50()`` and
-  ``vgg16()`` state dicts, written out independently of both torchvision and gigjax (the golden
-  script asserts it equals torchvision's ``state_dict()``, names, shapes and order);
+* :func:`torchvision_entries` — the (name, shape, role) list of torchvision's ``resnet50()``,
+  ``vgg16()`` and ``vit_b_16()`` state dicts (:func:`vit_entries` for any ``VisionTransformer``
+  size), written out independently of both torchvision and gigjax (the golden script asserts it
+  equals torchvision's ``state_dict()``, names, shapes and order);
 * :func:`random_state_dict` — seeded weights at a scale that keeps activations of order 1;
 * :func:`input_batch` — the seeded NCHW input batch;
 * :func:`tiny_checkpoint_arrays` — the few small tensors of the file-format fixtures;
@@ -63,8 +64,35 @@ def _vgg16(num_classes: int) -> list[tuple[str, tuple[int, ...], str]]:
     return entries
 
 
+# torchvision.models.VisionTransformer keyword arguments of vit_b_16, and of the tiny ViT of the fast tests.
+VIT_B_16 = dict(image_size=224, patch_size=16, num_layers=12, num_heads=12, hidden_dim=768, mlp_dim=3072)
+VIT_TINY = dict(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=24)
+
+
+def vit_entries(image_size: int, patch_size: int, num_layers: int, num_heads: int, hidden_dim: int,
+                mlp_dim: int, num_classes: int = 1000) -> list[tuple[str, tuple[int, ...], str]]:
+    """(torch name, shape, role) of a torchvision ``VisionTransformer`` (no conv stem, no pre-logits)."""
+    d, seq = hidden_dim, (image_size // patch_size) ** 2 + 1
+    entries = [("class_token", (1, 1, d), "embedding"), ("conv_proj.weight", (d, 3, patch_size, patch_size), "proj"),
+               ("conv_proj.bias", (d,), "bias"), ("encoder.pos_embedding", (1, seq, d), "embedding")]
+    for i in range(num_layers):
+        p = f"encoder.layers.encoder_layer_{i}"
+        entries += [(f"{p}.ln_1.weight", (d,), "ln_weight"), (f"{p}.ln_1.bias", (d,), "bias"),
+                    (f"{p}.self_attention.in_proj_weight", (3 * d, d), "proj"),
+                    (f"{p}.self_attention.in_proj_bias", (3 * d,), "bias"),
+                    (f"{p}.self_attention.out_proj.weight", (d, d), "proj"),
+                    (f"{p}.self_attention.out_proj.bias", (d,), "bias"),
+                    (f"{p}.ln_2.weight", (d,), "ln_weight"), (f"{p}.ln_2.bias", (d,), "bias"),
+                    (f"{p}.mlp.0.weight", (mlp_dim, d), "linear"), (f"{p}.mlp.0.bias", (mlp_dim,), "bias"),
+                    (f"{p}.mlp.3.weight", (d, mlp_dim), "proj"), (f"{p}.mlp.3.bias", (d,), "bias")]
+    return entries + [("encoder.ln.weight", (d,), "ln_weight"), ("encoder.ln.bias", (d,), "bias"),
+                      ("heads.head.weight", (num_classes, d), "logits"), ("heads.head.bias", (num_classes,), "bias")]
+
+
 def torchvision_entries(arch: str, num_classes: int = 1000) -> list[tuple[str, tuple[int, ...], str]]:
     """(torch name, shape, role) of every state-dict entry of torchvision's ``arch``, in order."""
+    if arch == "vit_b_16":
+        return vit_entries(**VIT_B_16, num_classes=num_classes)
     return {"resnet50": _resnet50, "vgg16": _vgg16}[arch](num_classes)
 
 
@@ -81,26 +109,34 @@ def _uniform(rng: np.random.RandomState, low: float, high: float, shape: tuple[i
 def _fill(rng: np.random.RandomState, shape: tuple[int, ...], role: str) -> np.ndarray:
     if role == "bn_count":
         return np.array(rng.randint(0, 1000), np.int64)
-    if role in ("conv", "linear", "logits"):
+    if role in ("conv", "linear", "logits", "proj"):
         fan_in = int(np.prod(shape[1:]))
-        gain = 1.0 if role == "logits" else 2.0  # He scaling before a ReLU, unit gain for the logits
+        gain = 2.0 if role in ("conv", "linear") else 1.0  # He scaling before a ReLU/GELU, unit gain otherwise
         bound = float(np.sqrt(3.0 * gain / fan_in))
         return _uniform(rng, -bound, bound, shape)
     low, high = {"bias": (-0.1, 0.1), "bn_bias": (-0.1, 0.1), "bn_mean": (-0.1, 0.1), "bn_var": (0.5, 1.5),
-                 "bn_weight": (0.5, 1.0), "residual_bn_weight": (0.1, 0.3)}[role]
+                 "bn_weight": (0.5, 1.0), "residual_bn_weight": (0.1, 0.3),
+                 "ln_weight": (0.5, 1.5), "embedding": (-0.5, 0.5)}[role]
     return _uniform(rng, low, high, shape)
 
 
 def random_state_dict(arch: str, seed: int = 0, num_classes: int = 1000) -> "collections.OrderedDict[str, np.ndarray]":
-    """Seeded weights for torchvision's ``arch`` (``"resnet50"``/``"vgg16"``) as ``{torch name: array}``.
+    """Seeded weights for torchvision's ``arch`` (``"resnet50"``/``"vgg16"``/``"vit_b_16"``) as
+    ``{torch name: array}``.
 
-    Convs and linears are U(±√(3·gain/fan_in)) (He, gain 2; gain 1 for the logits layer); BatchNorm
-    running variances lie in [0.5, 1.5] and the last BN of each residual branch has weights in
-    [0.1, 0.3], so the residual sums of an un-trained ResNet stay of order 1.
+    Convs and linears are U(±√(3·gain/fan_in)) (He, gain 2 before a ReLU/GELU; gain 1 for the logits
+    layer and the ViT's patch, attention and MLP-output projections); BatchNorm running variances lie
+    in [0.5, 1.5] and the last BN of each residual branch has weights in [0.1, 0.3], so the residual
+    sums of an un-trained ResNet stay of order 1. LayerNorm weights lie in [0.5, 1.5], the ViT's class
+    token and position embedding in [−0.5, 0.5].
     """
+    return state_dict_of(torchvision_entries(arch, num_classes), seed)
+
+
+def state_dict_of(entries, seed: int = 0) -> "collections.OrderedDict[str, np.ndarray]":
+    """Seeded weights for a (name, shape, role) list (see :func:`random_state_dict`)."""
     rng = np.random.RandomState(seed)
-    return collections.OrderedDict(
-        (name, _fill(rng, shape, role)) for name, shape, role in torchvision_entries(arch, num_classes))
+    return collections.OrderedDict((name, _fill(rng, shape, role)) for name, shape, role in entries)
 
 
 def input_batch(seed: int = 1, batch: int = 2, size: int = 224) -> np.ndarray:

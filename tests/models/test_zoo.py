@@ -32,15 +32,15 @@ def assert_same_variables(a, b):
 
 
 def test_available_models():
-    assert gigjax.available_models() == ("efficientnet_lite0", "resnet50", "vgg16")
+    assert gigjax.available_models() == ("efficientnet_lite0", "resnet50", "vgg16", "vit_b_16")
 
 
 def test_unknown_model_lists_the_zoo():
-    with pytest.raises(GigjaxError, match="unknown model 'resnet18'.*efficientnet_lite0, resnet50, vgg16"):
+    with pytest.raises(GigjaxError, match="unknown model 'resnet18'.*efficientnet_lite0, resnet50, vgg16, vit_b_16"):
         gigjax.load_model("resnet18")
 
 
-@pytest.mark.parametrize("name", ["resnet50", "vgg16"])
+@pytest.mark.parametrize("name", ["resnet50", "vgg16", "vit_b_16"])
 def test_models_without_embedded_weights_ask_for_a_file(name):
     with pytest.raises(GigjaxError, match="weights=PATH"):
         gigjax.load_model(name)
