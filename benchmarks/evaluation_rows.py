@@ -122,9 +122,9 @@ class Row:
     def per_image(self, metric: str) -> dict[int, float]:
         """{dataset index: stored value} of a confidence metric (``metric``'s key), for noise estimates."""
         from gigjax.evaluation import ResultStore
-        from gigjax.metrics import TABLE
+        from gigjax.metrics import metric as row
 
-        key = {m.name: m.key for m in TABLE}.get(metric, metric)
+        key = row(metric).key
         return {r["index"]: r[key] for r in ResultStore(self.folder).results(self.method)
                 if key in r and not r.get("error")}
 
@@ -157,8 +157,8 @@ def run_row(table: Table, label: str, method: str, folder: str, method_options: 
         try:
             summary = evaluation.run()["methods"][method]
         except GigjaxError as exc:
-            if evaluation.targets is None or evaluation.targets.mode != "mapped":
-                raise
+            if evaluation.targets is None or evaluation.targets.mode != "mapped" or "class" not in str(exc):
+                raise  # e.g. the folder is locked by another run: not a question of class indices
             # e.g. Score-CAM needs class indices: explain each class's top-scoring ImageNet class
             notes.append(f"{label}: {str(exc).splitlines()[0]} → each mapped class explained by its "
                          f"top-scoring ImageNet class (--mapped-target top)")

@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     configs = configurations(methods, [_scales_arg(p) for p in args.pyramids], split(args.fusions),
                              None if args.signals is None else set(split(args.signals)))
 
-    from gigjax.metrics import TABLE
+    from gigjax.metrics import metric
 
     table = rows_.open_table(args, args.quick)
     print(table.header("Fusion ablation") + "\n")
@@ -117,8 +117,8 @@ def main(argv=None) -> int:
         rows.append(((label, signal or "—", ",".join(map(str, scales)), fusion or "(any)"),
                      rows_.run_row(table, label, method, folder, opts, post)))
 
-    digits = {m.name: m.digits for m in TABLE}
-    titles = {m.name: m.title for m in TABLE}
+    digits = {m: metric(m).digits for m in METRICS}
+    titles = {m: metric(m).title for m in METRICS}
     header = ["Method", "path signal", "scales", "fusion"] + [titles[m] for m in METRICS] + ["wall"]
     cells = [list(key) + ([rows_.fmt(row.value(m), digits[m]) for m in METRICS] if row.summary else
                           ["—"] * len(METRICS)) + [row.error or f"{row.seconds:.0f} s"] for key, row in rows]
