@@ -21,6 +21,7 @@ FIXTURE_CACHE = os.environ.get("GIGJAX_FIXTURES") or os.path.join(ROOT, "tests",
 FIXTURE_VOC = os.path.join(FIXTURE_CACHE, "labelme", "voc")
 QUICK_STEPS = 8  # --quick: at most this many path steps per method
 QUICK_IMAGES = 3  # --quick: the first images of the dataset
+QUICK_SETTINGS = {"pixels_per_step": 1792}  # --quick: Deletion/Insertion in 28 steps at 224² (RISE's coarse grid)
 POINTING = ("pointing_game", "energy_pointing_game")
 
 
@@ -77,6 +78,7 @@ class Table:
     limit: int | None
     metrics: tuple[str, ...]
     options: dict  # {method: {option: value}} from --option
+    settings: dict  # metric settings (gigjax.evaluation.Settings)
 
     def header(self, title: str) -> str:
         import jax
@@ -99,7 +101,7 @@ def open_table(args: argparse.Namespace, quick: bool) -> Table:
     model = gigjax.load_model(args.model, args.weights, num_classes=args.num_classes)
     limit = QUICK_IMAGES if quick and args.limit is None else args.limit
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    return Table(args, dataset, model, limit, metrics, parse_options(args.option))
+    return Table(args, dataset, model, limit, metrics, parse_options(args.option), QUICK_SETTINGS if quick else {})
 
 
 @dataclasses.dataclass
@@ -141,7 +143,7 @@ def run_row(table: Table, label: str, method: str, folder: str, method_options: 
 
     args, notes = table.args, []
     kwargs = dict(batch_size=args.batch_size, limit=table.limit, method_options={method: method_options},
-                  postprocess=postprocess, class_map=args.class_map, progress=True,
+                  postprocess=postprocess, class_map=args.class_map, progress=True, settings=table.settings,
                   model_id=f"{args.model}:{args.weights or 'embedded'}:{args.num_classes}")
     metrics, start = table.metrics, time.perf_counter()
     try:
