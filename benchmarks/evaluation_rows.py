@@ -19,7 +19,6 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE_CACHE = os.environ.get("GIGJAX_FIXTURES") or os.path.join(ROOT, "tests", ".fixtures")
 FIXTURE_VOC = os.path.join(FIXTURE_CACHE, "labelme", "voc")
-QUICK_STEPS = 8  # --quick: at most this many path steps per method
 QUICK_IMAGES = 3  # --quick: the first images of the dataset
 QUICK_SETTINGS = {"pixels_per_step": 1792}  # --quick: Deletion/Insertion in 28 steps at 224² (RISE's coarse grid)
 POINTING = ("pointing_game", "energy_pointing_game")
@@ -43,12 +42,11 @@ def parse_options(items) -> dict:
 
 
 def quick_options(method: str) -> dict:
-    """Smaller step counts for a smoke run: every integer option whose name mentions steps, capped at
-    :data:`QUICK_STEPS`."""
+    """A smoke run's options: each option's declared cheap value (``Option.quick``: e.g. 3 path steps,
+    Score-CAM's ``max_channels`` 64 of its masked forwards, one per channel)."""
     from gigjax.registry import get_method
 
-    return {k: min(v, QUICK_STEPS) for k, v in get_method(method).defaults.items()
-            if isinstance(v, int) and not isinstance(v, bool) and "step" in k.lower()}
+    return {name: o.quick for name, o in get_method(method).options.items() if o.quick is not None}
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, out: str, metrics: tuple[str, ...]) -> None:
@@ -66,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, out: str, metrics: tuple[s
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--option", action="append", help="method option, e.g. gigcam.steps=50 (repeatable)")
     parser.add_argument("--out", default=out, help="one resumable evaluation run per row under this folder")
+    from gigjax import compile_cache
+
+    compile_cache.add_argument(parser)
 
 
 @dataclasses.dataclass
@@ -92,6 +93,9 @@ def open_table(args: argparse.Namespace, quick: bool) -> Table:
     import gigjax
     from gigjax.data import open_dataset
 
+    from gigjax import compile_cache
+
+    compile_cache.setup(args.compile_cache)  # as the gigjax command: a rerun skips XLA compilation
     dataset_spec = args.dataset
     if dataset_spec is None:
         if not os.path.isdir(FIXTURE_VOC):
@@ -162,8 +166,10 @@ def run_row(table: Table, label: str, method: str, folder: str, method_options: 
             if evaluation.targets is None or evaluation.targets.mode != "mapped" or "class" not in str(exc):
                 raise  # e.g. the folder is locked by another run: not a question of class indices
             # e.g. Score-CAM needs class indices: explain each class's top-scoring ImageNet class
-            notes.append(f"{label}: {str(exc).splitlines()[0]} → each mapped class explained by its "
-                         f"top-scoring ImageNet class (--mapped-target top)")
+            notes.append(f"{label} explains one class index per image, but a VOC/COCO class stands for several "
+                         f"ImageNet classes (the log-sum-exp of their scores), so each class is explained by its "
+                         f"highest-scoring ImageNet class instead (as `gigjax evaluate --mapped-target top` does). "
+                         f"[{str(exc).splitlines()[0]}]")
             folder += "-top"
             evaluation = Evaluation(table.model, table.dataset, [method], folder, metrics=metrics,
                                     mapped_target="top", **kwargs)

@@ -13,7 +13,7 @@ small dataset.
 Usage::
 
     python benchmarks/fusion_ablation.py                  # the labelme VOC photos, default steps
-    python benchmarks/fusion_ablation.py --quick          # 3 images, ≤ 8 steps, coarse Deletion/Insertion
+    python benchmarks/fusion_ablation.py --quick          # 3 images, 3 path steps, coarse Deletion/Insertion
     python benchmarks/fusion_ablation.py --methods gradcam,gigcam --pyramids 1 1,2 --fusions geometric,product
     python benchmarks/fusion_ablation.py --dataset voc/2012 --model resnet50 --weights resnet50.pth
     python benchmarks/fusion_ablation.py --option gigcam.steps=32
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     parser.add_argument("--fusions", default=",".join(FUSIONS), help="comma-separated fusion rules")
     parser.add_argument("--signals", default=None, help="GIG-CAM path signals (default: all)")
     parser.add_argument("--quick", action="store_true",
-                        help=f"{rows_.QUICK_IMAGES} images, at most {rows_.QUICK_STEPS} steps per method, "
+                        help=f"{rows_.QUICK_IMAGES} images, each option's quick value (e.g. 3 path steps), "
                              f"Deletion/Insertion with {rows_.QUICK_SETTINGS['pixels_per_step']} pixels per step")
     args = parser.parse_args(argv)
     split = lambda text: [s.strip() for s in text.split(",") if s.strip()]

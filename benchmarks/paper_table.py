@@ -47,6 +47,20 @@ PAPER = {  # GIG-CAM(F), ResNet50 (Gao, Miao, Zhang, KSII TIIS 19(4), 2025)
 }
 
 
+def _channel_note(label: str, method_opts: dict, model, post: dict) -> str:
+    """Says how many channels a ``max_channels`` run scored, e.g. '64 of 1280 channels (fixed sample)'."""
+    if not method_opts.get("max_channels"):
+        return ""
+    from gigjax.probe import list_layers
+
+    layer = post.get("layer", model.card.cam_layer)
+    total = list_layers(model)[layer][-1]
+    if method_opts["max_channels"] >= total:
+        return ""
+    return (f"{label}: scored on {method_opts['max_channels']} of the {total} channels of {layer} (a fixed random "
+            f"sample, seed 0; max_channels=0 scores all)")
+
+
 def _paper_columns(dataset) -> tuple[str, ...]:
     return {"voc": ("VOC2012",), "imagenet": ("ILSVRC2012",)}.get(dataset.family, ("VOC2012", "ILSVRC2012"))
 
@@ -56,7 +70,8 @@ def main(argv=None) -> int:
     rows_.add_arguments(parser, out=os.path.join(rows_.ROOT, "benchmarks", "out", "paper_table"), metrics=METRICS)
     parser.add_argument("--methods", default=None, help="comma-separated subset of the rows' method names")
     parser.add_argument("--quick", action="store_true",
-                        help=f"{rows_.QUICK_IMAGES} images and at most {rows_.QUICK_STEPS} steps per method")
+                        help=f"{rows_.QUICK_IMAGES} images and each option's quick value (e.g. 3 path steps, "
+                             f"Score-CAM on 64 sampled channels)")
     args = parser.parse_args(argv)
     wanted = None if args.methods is None else {m.strip() for m in args.methods.split(",") if m.strip()}
     row_methods = [method for _, method, _ in ROWS]
@@ -78,9 +93,11 @@ def main(argv=None) -> int:
         method_opts = {k: v for k, v in opts.items() if k not in ("scales", "fusion")}
         post = {k: opts[k] for k in ("scales", "fusion") if k in opts}
         row = rows_.run_row(table, label, method, os.path.join(args.out, method), method_opts, post)
+        channels = _channel_note(label, method_opts, table.model, post) if row.summary else ""
         rows.append((label, {m: row.value(m) for m in METRICS} if row.summary else None,
-                     row.error or f"{row.seconds:.0f} s"))
-        notes += row.notes
+                     row.error or f"{row.seconds:.0f} s" + (f", {method_opts['max_channels']} channels sampled"
+                                                            if channels else "")))
+        notes += row.notes + ([channels] if channels else [])
 
     header = ["Method"] + ["PG %", "EBPG %", "Drop % (lower)", "Increase %"] + ["note"]
     cells = [[label] + ([rows_.fmt(values.get(m)) for m in METRICS] if values else ["—"] * len(METRICS)) + [note]

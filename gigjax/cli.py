@@ -17,6 +17,7 @@ import importlib
 import os
 import sys
 
+from gigjax import compile_cache
 from gigjax.errors import GigjaxError
 
 SUBCOMMANDS = ("explain", "methods", "models", "evaluate", "finetune")
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module in _available_subcommands().items():
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
+        compile_cache.add_argument(p)
         p.set_defaults(_run=module.run)
     return parser
 
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    compile_cache.setup(args.compile_cache)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:

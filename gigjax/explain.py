@@ -7,7 +7,9 @@ cached ``jax.jit`` of the same explainer. Maps stay ``jax.Array`` on the device.
 
 ``method`` is a registered name or a :class:`gigjax.Method` value. ``options`` are the method's own
 and the post-processing options every method takes (:data:`gigjax.options.POSTPROCESSING`: ``layer``,
-``fuse``, ``relu``, ``normalize``, ``output_size``, ``raw``, ``scales``, ``reshape``, ``fusion``);
+``fuse``, ``relu``, ``normalize``, ``output_size``, ``raw``, ``scales``, ``reshape``, ``fusion``, and
+the combinators ``smooth``, ``smooth_samples``, ``smooth_sigma``, ``key``, ``aug_smooth``,
+``eigen_smooth``: see :mod:`gigjax.combinators`);
 ``gigjax.describe(method)`` lists them all with their defaults, choices and docs. Options are
 validated once, when the explainer is built (before anything is traced); the input once per call, at
 its boundary (:mod:`gigjax.boundary`); the method itself then checks nothing but shapes. Maps are
@@ -25,6 +27,7 @@ import numpy as np
 
 from gigjax import postprocess
 from gigjax.boundary import check_call, check_layers
+from gigjax.combinators import aug_smoothed, check_combinators, with_raw_combinators
 from gigjax.errors import GigjaxError
 from gigjax.fusion import multiscale
 from gigjax.models import Model
@@ -49,15 +52,19 @@ def _bind(method: str | Method, options: dict) -> tuple[Method, dict, dict]:
             raise GigjaxError(f"method {spec.name!r} works on the input, not on a layer: drop {name}={post[name]!r}")
     if post["raw"] and post["scales"] is not None:
         raise GigjaxError("raw maps are per scale: drop raw=True or scales")
+    check_combinators(spec, post)
     return spec, post, opts
 
 
 def _pipeline(spec: Method, post: dict, opts: dict) -> Callable:
     """The unchecked explainer ``(model, x, targets, layers) → maps`` of validated options and input."""
 
+    method_fn = with_raw_combinators(spec, post)
+
     def core(model: Model, x: jax.Array, targets: Targets, out_size, layers: tuple[str, ...]):
         model = model.with_reshape(layers, post["reshape"])
-        maps = jax.tree_util.tree_map(lambda m: m.astype(jnp.float32), spec.fn(model, x, targets, layers=layers, **opts))
+        maps = jax.tree_util.tree_map(lambda m: m.astype(jnp.float32), method_fn(model, x, targets, layers=layers,
+                                                                                 **opts))
         if post["raw"]:
             if spec.uses_layers and len(maps) != 1:
                 raise GigjaxError("raw=True returns one layer's map: give a single layer")
@@ -68,6 +75,8 @@ def _pipeline(spec: Method, post: dict, opts: dict) -> Callable:
                                            size=out_size)
         return postprocess.finish(maps, out_size, relu=post["relu"], norm=post["normalize"])
 
+    if post["aug_smooth"]:
+        core = aug_smoothed(core)
     if post["scales"] is None:
         return lambda model, x, targets, layers: core(model, x, targets, None, layers)
 
@@ -124,7 +133,9 @@ def _compiled(spec: Method, post: tuple, static: tuple, targets_fn: Callable | N
     post = dict(post)
 
     def jitted(model, x, targets, arrays):
-        fn = _pipeline(spec, post, {**dict(static), **arrays})
+        post_arrays = {k: v for k, v in arrays.items() if k in POSTPROCESSING}  # a smoothing key
+        fn = _pipeline(spec, {**post, **post_arrays}, {**dict(static), **{k: v for k, v in arrays.items()
+                                                                          if k not in post_arrays}})
         return fn(model, x, targets_fn if targets_fn is not None else targets, _layers(spec, post, model, x))
 
     return jax.jit(jitted)
@@ -147,7 +158,8 @@ def explain(model: Model, x: jax.Array, method: str | Method = "gradcam", target
     spec, post, opts = _bind(method, options)  # every option, eagerly, outside jit
     x, targets = check_call(model, x, targets)  # eagerly: inside jit NaN values cannot be seen
     static, arrays = _split(spec, opts)
-    post_key = tuple(sorted(post.items()))
+    arrays.update({k: v for k, v in post.items() if isinstance(v, (jax.Array, np.ndarray))})
+    post_key = tuple(sorted((k, v) for k, v in post.items() if k not in arrays))
     if callable(targets):
         return _compiled(spec, post_key, static, targets)(model, x, None, arrays)
     return _compiled(spec, post_key, static, None)(model, x, targets, arrays)

@@ -1,4 +1,5 @@
-"""Reading photos and writing heat-map overlays (host side: this is the I/O boundary)."""
+"""Reading photos (host side: this is the I/O boundary). The overlay helpers live in :mod:`gigjax.plot`
+(re-exported here: ``jet``, ``overlay``, ``save_overlay``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import struct
 from importlib import resources
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gigjax.errors import GigjaxError
+from gigjax.plot import _font, jet, overlay, save_overlay  # noqa: F401  (the overlay helpers' old home)
 
 
 def sample_photo_path() -> str:
@@ -72,39 +74,3 @@ def _as_rgb8(path: str, im: Image.Image) -> np.ndarray:
         scale = 255.0 if hi <= 1.0 else 1.0
         return _grey_to_rgb(np.floor(values * scale + 0.5).astype(np.uint8))
     return np.asarray(im.convert("RGB"), dtype=np.uint8)
-
-
-def jet(values: np.ndarray) -> np.ndarray:
-    """Values in [0, 1], any shape → uint8 RGB of the classic 'jet' colour map, shape + (3,)."""
-    v = np.clip(np.asarray(values, np.float32), 0.0, 1.0)[..., None]
-    centres = np.array([0.75, 0.5, 0.25], np.float32)  # red, green, blue
-    rgb = np.clip(1.5 - np.abs(4.0 * v - 4.0 * centres), 0.0, 1.0)
-    return (rgb * 255.0 + 0.5).astype(np.uint8)
-
-
-def overlay(photo: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarray:
-    """Blends a [0, 1] heat map (h, w) over an (h, w, 3) uint8 photo → (h, w, 3) uint8."""
-    if photo.shape[:2] != heat.shape:
-        raise GigjaxError(f"overlay: photo {photo.shape[:2]} and map {heat.shape} differ in size")
-    blended = (1.0 - alpha) * photo.astype(np.float32) + alpha * jet(heat).astype(np.float32)
-    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
-
-
-def _font(size: int):
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1 has only the fixed bitmap font
-        return ImageFont.load_default()
-
-
-def save_overlay(path: str | os.PathLike, photo: np.ndarray, heat: np.ndarray, title: str,
-                 scale: int = 2) -> None:
-    """Writes a PNG: the photo with the heat map blended over it, enlarged ``scale``×, under a title bar."""
-    blended = Image.fromarray(overlay(photo, heat))
-    blended = blended.resize((blended.width * scale, blended.height * scale), Image.Resampling.BICUBIC)
-    font = _font(16)
-    bar = 28
-    canvas = Image.new("RGB", (blended.width, blended.height + bar), "white")
-    canvas.paste(blended, (0, bar))
-    ImageDraw.Draw(canvas).text((6, 5), title, fill="black", font=font)
-    canvas.save(os.fspath(path), format="PNG")

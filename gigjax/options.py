@@ -26,6 +26,7 @@ from gigjax.errors import GigjaxError
 from gigjax.fusion import FUSIONS, check_scales
 from gigjax.paths.guided import TIES
 from gigjax.paths.straight import QUADRATURES
+from gigjax.smoothing import KINDS as SMOOTHING_KINDS, check_key, check_sigma
 from gigjax.tokens import check_reshape
 from gigjax.validation import check_choice, check_fraction, check_positive_int
 
@@ -181,6 +182,17 @@ POSTPROCESSING: dict[str, Option] = {
                       check=lambda value, name: check_reshape(value, name), cli=False),
     "fusion": Option("geometric", "how the scales of the pyramid are fused (spec §5): geometric "
                                   "N(sqrt(M_r R)), product N(M_r R), mean N((M_r + R)/2)", choices=tuple(FUSIONS)),
+    "smooth": Option(None, "noise smoothing of the raw map: smoothgrad (mean), squaregrad (mean of squares), "
+                           "vargrad (variance); None: off (see gigjax.smoothing)", choices=(None, *SMOOTHING_KINDS)),
+    "smooth_samples": Option(25, "noisy copies averaged by `smooth`", check=check_positive_int, quick=2),
+    "smooth_sigma": Option(0.15, "noise std of `smooth` as a fraction of each image's value range (PAIR's "
+                                 "stdev_spread)", check=check_sigma),
+    "key": Option(None, "jax.random key (or int seed) of the smoothing noise; None: seed 0", check=check_key,
+                  array=True, parse=int),
+    "aug_smooth": Option(False, "average the maps of the input and its horizontal flip at multiplications "
+                                "0.9, 1, 1.1 (pytorch-grad-cam; see gigjax.augmentation)", check=_bool),
+    "eigen_smooth": Option(False, "CAM methods: first principal component of the weighted activations "
+                                  "instead of their channel sum (pytorch-grad-cam)", check=_bool),
 }
 
 # -- options shared by several methods -------------------------------------------------------------

@@ -9,7 +9,7 @@ per distinct target and not once per call.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -25,11 +25,20 @@ def _batch(output: Any) -> int:
     return leaves[0].shape[0]
 
 
+def _shapes(output: Any) -> Any:
+    """The output's pytree with every array replaced by its shape (for messages)."""
+    return jax.tree_util.tree_map(lambda v: getattr(v, "shape", v), output)
+
+
 def _logits(output: Any, who: str) -> jax.Array:
     if not isinstance(output, jax.Array) or output.ndim != 2:
-        raise GigjaxError(f"{who} needs (B, classes) logits, the model outputs "
-                          f"{jax.tree_util.tree_map(lambda v: getattr(v, 'shape', v), output)}")
+        raise GigjaxError(f"{who} needs (B, classes) logits, the model outputs {_shapes(output)}")
     return output
+
+
+def _check_in_range(who: str, what: str, index: int, size: int) -> None:
+    if index >= size:
+        raise GigjaxError(f"{who}: {what} {index} is out of range 0..{size - 1}")
 
 
 def _class_index(c: Any) -> Any:
@@ -39,25 +48,36 @@ def _class_index(c: Any) -> Any:
 
 
 @dataclasses.dataclass(frozen=True)
-class Classes:
+class _OfClass:
+    """A target read off (B, C) logits for one class ``c`` (a non-negative int, checked on
+    construction); a subclass names itself (``name``, for messages) and says what it reads (``of``)."""
+
+    c: int
+    name: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "c", _class_index(self.c))
+
+    def __call__(self, output: Any) -> jax.Array:
+        return self.of(_logits(output, f"targets.{self.name}"))  # type: ignore[attr-defined]
+
+
+class Classes(_OfClass):
     """The class ``c`` for every image: logits (B, C) → (B,) int32."""
 
-    c: int
+    name = "classes"
 
-    def __call__(self, output: Any) -> jax.Array:
-        return jnp.full((_batch(_logits(output, "targets.classes")),), self.c, jnp.int32)
+    def of(self, logits: jax.Array) -> jax.Array:
+        return jnp.full((_batch(logits),), self.c, jnp.int32)
 
 
-@dataclasses.dataclass(frozen=True)
-class Probability:
+class Probability(_OfClass):
     """The softmax probability of class ``c``: logits (B, C) → (B,) float."""
 
-    c: int
+    name = "probability"
 
-    def __call__(self, output: Any) -> jax.Array:
-        logits = _logits(output, "targets.probability")
-        if self.c >= logits.shape[1]:
-            raise GigjaxError(f"targets.probability: class {self.c} is out of range 0..{logits.shape[1] - 1}")
+    def of(self, logits: jax.Array) -> jax.Array:
+        _check_in_range("targets.probability", "class", self.c, logits.shape[1])
         return jax.nn.softmax(logits.astype(jnp.float32), axis=-1)[:, self.c]
 
 
@@ -76,13 +96,12 @@ class Region:
     def __call__(self, output: Any) -> jax.Array:
         if not isinstance(output, jax.Array) or output.ndim != 4:
             raise GigjaxError(f"targets.region needs (B, H, W, classes) segmentation logits, the model outputs "
-                              f"{jax.tree_util.tree_map(lambda v: getattr(v, 'shape', v), output)}")
+                              f"{_shapes(output)}")
         mask = jnp.asarray(self.mask, jnp.float32)
         if mask.shape not in (output.shape[1:3], output.shape[:3]):
             raise GigjaxError(f"targets.region: mask of shape {mask.shape} does not cover the output's "
                               f"{output.shape[1:3]} pixels")
-        if self.c >= output.shape[3]:
-            raise GigjaxError(f"targets.region: class {self.c} is out of range 0..{output.shape[3] - 1}")
+        _check_in_range("targets.region", "class", self.c, output.shape[3])
         return jnp.sum(output[..., self.c].astype(jnp.float32) * mask, axis=(1, 2))
 
 
@@ -103,19 +122,18 @@ class BoxScore:
         if not isinstance(scores, jax.Array) or scores.ndim != 2:
             raise GigjaxError(f"targets.box_score needs (B, detections) scores, got "
                               f"{getattr(scores, 'shape', type(scores).__name__)}")
-        if self.i >= scores.shape[1]:
-            raise GigjaxError(f"targets.box_score: detection {self.i} is out of range 0..{scores.shape[1] - 1}")
+        _check_in_range("targets.box_score", "detection", self.i, scores.shape[1])
         return scores[:, self.i].astype(jnp.float32)
 
 
 def classes(c: int) -> Classes:
     """Targets: class ``c`` of (B, C) logits for every image (an int array target does the same)."""
-    return Classes(_class_index(c))
+    return Classes(c)
 
 
 def probability(c: int) -> Probability:
     """Targets: the softmax probability of class ``c`` (instead of its logit)."""
-    return Probability(_class_index(c))
+    return Probability(c)
 
 
 def region(mask: Any, c: int) -> Region:

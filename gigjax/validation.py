@@ -45,12 +45,17 @@ def check_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-def check_fraction(value: Any, name: str, *, low_open: bool = True) -> float:
-    """A number in (0, 1] (or [0, 1] when ``low_open`` is False)."""
+def as_number(value: Any, name: str) -> float:
+    """``float(value)``, or a GigjaxError naming ``name`` when it is not a number."""
     try:
-        v = float(value)
+        return float(value)
     except (TypeError, ValueError):
         raise GigjaxError(f"{name} must be a number, got {value!r}") from None
+
+
+def check_fraction(value: Any, name: str, *, low_open: bool = True) -> float:
+    """A number in (0, 1] (or [0, 1] when ``low_open`` is False)."""
+    v = as_number(value, name)
     if not np.isfinite(v) or v > 1 or v < 0 or (low_open and v == 0):
         interval = "(0, 1]" if low_open else "[0, 1]"
         raise GigjaxError(f"{name} must lie in {interval}, got {value!r}")

@@ -26,10 +26,14 @@ PASS_KINDS = ("relu", "relu6", "bn", "batchnorm", "dropout")
 
 class _Step:
     """What every step shares: ``names`` (the target-layer names of its output point: its own
-    ``points`` and its ``aliases``) and ``records`` (the modules whose calls its rule needs)."""
+    ``points``, by default its module ``path``, and its ``aliases``) and ``records`` (the modules whose
+    calls its rule needs)."""
 
-    points: tuple[str, ...] = ()
     records: tuple[str, ...] = ()
+
+    @property
+    def points(self) -> tuple[str, ...]:
+        return (self.path,)  # type: ignore[attr-defined]
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -65,10 +69,6 @@ class _Point(_Step):
     path: str
     aliases: tuple[str, ...] = ()
 
-    @property
-    def points(self) -> tuple[str, ...]:
-        return (self.path,)
-
 
 @dataclasses.dataclass(frozen=True)
 class Pool(_Point):
@@ -100,12 +100,8 @@ class Residual(_Step):
     aliases: tuple[str, ...] = ()
 
     @property
-    def points(self) -> tuple[str, ...]:
-        return (self.path,)
-
-    @property
     def records(self) -> tuple[str, ...]:
-        return (self.path,) + tuple(p for s in self.main + self.shortcut for p in s.records)
+        return self.points + tuple(p for s in self.main + self.shortcut for p in s.records)
 
 
 Step = Union[Conv, Pool, Pass, Residual]

@@ -38,9 +38,9 @@ from typing import Any, BinaryIO, Callable, Optional
 
 import numpy as np
 
-from gigjax.errors import CheckpointError, GigjaxError
-from gigjax.models.weight_file import (ARCHIVE_ERRORS, MAX_DIM, check_finite, check_inflated_size, checked_shape,
-                                       existing_weight_file, nbytes_text)
+from gigjax.errors import CheckpointError
+from gigjax.models.weight_file import (MAX_DIM, check_finite, check_inflated_size, checked_shape,
+                                       existing_weight_file, nbytes_text, open_archive)
 
 __all__ = ["CheckpointError", "ShapeCheck", "load_state_dict", "load_torch", "load_safetensors"]
 
@@ -304,13 +304,8 @@ def _finish(path: str, obj: Any, check_shapes: ShapeCheck) -> dict[str, np.ndarr
 
 
 def _read_zip(path: str, check_shapes: ShapeCheck) -> dict[str, np.ndarray]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return _read_zip_archive(path, archive, check_shapes)
-    except GigjaxError:
-        raise
-    except ARCHIVE_ERRORS as exc:
-        raise CheckpointError(f"{path}: damaged zip archive ({type(exc).__name__}: {exc})") from None
+    with open_archive(path, "zip archive") as archive:
+        return _read_zip_archive(path, archive, check_shapes)
 
 
 def _read_member(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, nbytes: int) -> bytearray:

@@ -19,12 +19,13 @@ and float tensors hold no NaN or Inf (:func:`check_finite`). Every failure is a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import zipfile
 import zlib
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -87,6 +88,20 @@ def check_inflated_size(path: str, inflated: int, what: str = "its members") -> 
         raise CheckpointError(f"{path}: {what} would inflate to {nbytes_text(inflated)} from a "
                               f"{nbytes_text(on_disk)} file (more than {MAX_INFLATION}x): refusing a "
                               f"decompression bomb")
+
+
+@contextlib.contextmanager
+def open_archive(path: str, what: str) -> Iterator[zipfile.ZipFile]:
+    """The zip archive at ``path``, open for the ``with`` block; whatever zipfile / numpy raise on a
+    damaged archive while the block reads it (:data:`ARCHIVE_ERRORS`) becomes a ``CheckpointError``
+    ``"{path}: damaged {what} (...)"``. A :class:`GigjaxError` the block raises passes unchanged."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            yield archive
+    except GigjaxError:
+        raise
+    except ARCHIVE_ERRORS as exc:
+        raise CheckpointError(f"{path}: damaged {what} ({type(exc).__name__}: {exc})") from None
 
 
 def check_finite(path: str, name: str, array: np.ndarray) -> None:
@@ -157,15 +172,10 @@ def _read_npz(path: str, only: Iterable[str] | None = None) -> dict[str, np.ndar
         kind = "a single .npy array" if magic == b"\x93NUMPY" else "not a zip archive"
         raise CheckpointError(f"{path}: not a .npz weight file ({kind}; a .npz holds named arrays)")
     wanted = None if only is None else {f"{n}.npy" for n in only}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = [i for i in archive.infolist() if wanted is None or i.filename in wanted]
-            check_inflated_size(path, sum(i.file_size for i in infos))
-            return {info.filename[:-4]: _read_npy_member(path, archive, info) for info in infos}
-    except CheckpointError:
-        raise
-    except ARCHIVE_ERRORS as exc:
-        raise CheckpointError(f"{path}: damaged .npz weight file ({type(exc).__name__}: {exc})") from None
+    with open_archive(path, ".npz weight file") as archive:
+        infos = [i for i in archive.infolist() if wanted is None or i.filename in wanted]
+        check_inflated_size(path, sum(i.file_size for i in infos))
+        return {info.filename[:-4]: _read_npy_member(path, archive, info) for info in infos}
 
 
 def _read_npy_member(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:

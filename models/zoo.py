@@ -58,7 +58,8 @@ def architecture(name: str) -> Architecture:
     return _ARCHITECTURES[name]
 
 
-def _cache_dir() -> str:
+def cache_dir() -> str:
+    """The gigjax cache folder: ``$GIGJAX_CACHE``, else ``$XDG_CACHE_HOME/gigjax`` or ``~/.cache/gigjax``."""
     root = os.environ.get("GIGJAX_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gigjax")
     return root
@@ -67,7 +68,7 @@ def _cache_dir() -> str:
 def _cache_path(name: str, weights: str, num_classes: int) -> str:
     stat = os.stat(weights)
     key = f"{os.path.abspath(weights)}|{stat.st_size}|{stat.st_mtime_ns}|{num_classes}|v1"
-    return os.path.join(_cache_dir(), f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz")
+    return os.path.join(cache_dir(), f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz")
 
 
 def _expected_shapes(arch: Architecture, module: nn.Module):
@@ -223,3 +224,11 @@ def _weight_file_meta(name: str, weights, num_classes: int) -> dict | None:
     if num_classes not in (1000, meta["num_classes"]):
         raise GigjaxError(f"{path} has a {meta['num_classes']}-class head; num_classes={num_classes} disagrees")
     return meta
+
+
+def abstract_model(name: str, num_classes: int = 1000) -> Model:
+    """Model ``name`` with ``jax.ShapeDtypeStruct`` variables and no weights read: for shape-only
+    uses (``jax.eval_shape``, ``gigjax.list_layers``) of any zoo model, with or without weights."""
+    arch = architecture(name)
+    module = arch.build(num_classes)
+    return Model(module=module, variables=_expected_shapes(arch, module), card=arch.card(num_classes))

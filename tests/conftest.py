@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+
+# Tests call gigjax.cli.main in-process: keep the CLI's persistent XLA cache (gigjax/compile_cache.py)
+# out of the test process and the user's ~/.cache; tests/test_compile_cache.py tests it explicitly.
+os.environ.setdefault("GIGJAX_COMPILE_CACHE", "0")
 
 
 @pytest.fixture(scope="session")

@@ -101,7 +101,7 @@ def test_geometric_and_product_rank_pixels_alike(toy, xs):
     np.testing.assert_array_equal(flat(geometric).argmax(1), flat(product).argmax(1))
     classes = jnp.argmax(toy.logits(xs), axis=-1)
     for mode in ("deletion", "insertion"):
-        areas = [auc(causal_curve(toy, xs, m, classes, mode=mode, step=16), fractions(16 * 16, 16))
+        areas = [auc(causal_curve(toy, xs, m, classes, mode=mode, pixels_per_step=16), fractions(16 * 16, 16))
                  for m in (geometric, product)]
         np.testing.assert_allclose(areas[0], areas[1], rtol=1e-6, err_msg=mode)
 

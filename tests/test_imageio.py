@@ -1,11 +1,11 @@
-"""gigjax/imageio.py: photo reading and overlays."""
+"""gigjax/imageio.py: photo reading (the overlays are tested in tests/test_plot.py)."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from gigjax.errors import GigjaxError
-from gigjax.imageio import jet, overlay, read_image, sample_photo_path, save_overlay
+from gigjax.imageio import read_image, sample_photo_path
 
 
 def test_sample_photo_is_bundled():
@@ -25,21 +25,6 @@ def test_bad_files(tmp_path):
     (tmp_path / "x.png").write_text("hello")
     with pytest.raises(GigjaxError, match="not a readable image"):
         read_image(tmp_path / "x.png")
-
-
-def test_jet_endpoints():
-    np.testing.assert_array_equal(jet(np.array([0.0, 0.5, 1.0])), [[0, 0, 128], [128, 255, 128], [128, 0, 0]])
-
-
-def test_overlay_and_png(tmp_path):
-    photo = np.full((8, 8, 3), 100, np.uint8)
-    heat = np.linspace(0, 1, 64).reshape(8, 8)
-    blended = overlay(photo, heat)
-    assert blended.shape == (8, 8, 3) and blended.dtype == np.uint8
-    save_overlay(tmp_path / "o.png", photo, heat, "title")
-    assert Image.open(tmp_path / "o.png").size == (16, 16 + 28)
-    with pytest.raises(GigjaxError, match="differ in size"):
-        overlay(photo, heat[:4])
 
 
 # --- more than 8 bits, EXIF orientation, oversized images (issue 12.5, 12.6) ---------------------

@@ -41,7 +41,7 @@ def run_block(index: int, replacements: dict[str, str]) -> dict:
 
 
 def test_readme_has_the_examples_this_file_runs():
-    assert len(python_blocks()) == 2 + len(OWN_MODEL_BLOCKS)
+    assert len(python_blocks()) == 3 + len(OWN_MODEL_BLOCKS)
 
 
 def test_explain_example():
@@ -102,3 +102,25 @@ def test_own_bf16_segmentation_example():
     ns = run_block(block_with(OWN_MODEL_BLOCKS[4]), {})
     maps = ns["maps"]
     assert maps.dtype == jnp.float32 and maps.shape == (2, 32, 32) and float(maps.max()) > 0.99
+
+
+def test_new_method_example():
+    """The "Extending gigjax" file, run as written: its method is registered, reachable by name, and
+    with power=1 it is Grad-CAM; it is unregistered afterwards so no other test sees it."""
+    from gigjax import registry
+    from gigjax.testing import tiny_cnn
+
+    try:
+        ns = run_block(block_with("gigjax/methods/power_cam.py"), {})
+        assert "power_cam" in gigjax.available_methods()
+        assert "power" in str(gigjax.describe("power_cam"))
+        model = tiny_cnn()
+        x = jax.random.normal(jax.random.PRNGKey(0), (2, *model.card.input_size, 3))
+        np.testing.assert_allclose(gigjax.explain(model, x, "power_cam", targets=1),
+                                   gigjax.explain(model, x, "gradcam", targets=1), atol=1e-6)
+        squared = gigjax.explain(model, x, "power_cam", targets=1, power=2, raw=True)
+        a_g = gigjax.probe(model, x, 1, (model.card.cam_layer,))
+        a, g = a_g.activations[model.card.cam_layer], a_g.gradients[model.card.cam_layer]
+        np.testing.assert_allclose(squared, ns["power_cam_term"](a, g, power=2), rtol=1e-5, atol=1e-6)
+    finally:
+        registry._METHODS.pop("power_cam", None)

@@ -20,8 +20,8 @@ from gigjax.data import open_dataset
 from gigjax.errors import GigjaxError
 from gigjax.evaluation import Evaluation
 from gigjax.evaluation.class_targets import CLASS_MAPS, MAPPED_TARGETS
-from gigjax.metrics import METRICS, SPACES, TABLE, TOLERANCE
-from gigjax.metrics import infidelity, road, sensitivity  # the modules: their default settings
+from gigjax.evaluation.settings import settings_flags, settings_of
+from gigjax.metrics import METRICS, TABLE
 from gigjax.models import available_models, load_model
 
 HELP = "evaluate methods on a dataset (pointing game, energy PG, drop/increase, deletion/insertion); resumable"
@@ -67,23 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"comma-separated, any of {', '.join(TABLE)} (default: {', '.join(METRICS)})")
     e.add_argument("--batch-size", type=int, default=8, help="images per batch (rounded up to the device count)")
     e.add_argument("--out", default="gigjax-eval", help="output folder; an existing run there is resumed")
-    e.add_argument("--tolerance", type=int, default=TOLERANCE, help="pointing game tolerance in pixels")
-    e.add_argument("--masking-space", choices=SPACES, default="normalized",
-                   help="average drop / increase: multiply the normalised input (default) or the pixels")
-    e.add_argument("--pixels-per-step", "--step", dest="pixels_per_step", type=int, default=224,
-                   help="deletion/insertion: pixels changed per step (RISE used 224 and 1792 at 224x224)")
-    e.add_argument("--curve-chunk", type=int, default=8,
-                   help="deletion/insertion steps evaluated per model call (bounds memory)")
-    e.add_argument("--road-percentiles", type=cli_options.number_list, default=road.PERCENTILES,
-                   help="road_morf/road_lerf: %% of pixels removed, comma-separated (default: 10,20,...,90)")
-    e.add_argument("--road-noise", type=float, default=road.NOISE,
-                   help=f"road_morf/road_lerf: imputation noise std (default {road.NOISE}, as pytorch-grad-cam)")
-    e.add_argument("--perturbations", type=int, default=infidelity.SAMPLES,
-                   help=f"infidelity/sensitivity_max: perturbed samples per image (default {infidelity.SAMPLES})")
-    e.add_argument("--infidelity-sigma", type=float, default=infidelity.SIGMA,
-                   help=f"infidelity: std of the Gaussian perturbations (default {infidelity.SIGMA})")
-    e.add_argument("--sensitivity-radius", type=float, default=sensitivity.RADIUS,
-                   help=f"sensitivity_max: perturbation radius (default {sensitivity.RADIUS}, as captum)")
+    settings_flags(e.add_argument, cli_options.number_list)
     e.add_argument("--examples", type=int, default=4, help="images shown in the example-map grid")
     e.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="an unreadable image stops the run (raise) or is recorded as failed (skip)")
@@ -98,8 +82,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli_options.add_postprocess_arguments(parser)
     cli_options.add_method_arguments(parser)
 
-
-_ANCHOR_SETTINGS = ("road_percentiles", "road_noise", "perturbations", "infidelity_sigma", "sensitivity_radius")
 
 
 def join_job(args: argparse.Namespace) -> None:
@@ -145,9 +127,7 @@ def run(args: argparse.Namespace) -> int:
     methods = tuple(args.methods)
     evaluation = Evaluation(
         model, dataset, methods, args.out, metrics=tuple(args.metrics), batch_size=args.batch_size,
-        limit=args.limit, settings={"tolerance": args.tolerance, "masking_space": args.masking_space,
-                                    "pixels_per_step": args.pixels_per_step, "curve_chunk": args.curve_chunk,
-                                    **{k: getattr(args, k) for k in _ANCHOR_SETTINGS}},
+        limit=args.limit, settings=settings_of(args),
         method_options=cli_options.method_options(args, methods), postprocess=_postprocess(args),
         class_map=args.class_map, mapped_target=args.mapped_target, examples=args.examples,
         on_error=args.on_error, progress=not args.no_progress,

@@ -15,11 +15,12 @@ import os
 import jax
 import numpy as np
 
-from gigjax import postprocess
+from gigjax import plot, postprocess
+from gigjax.commands import display
 from gigjax.commands import options as cli_options
 from gigjax.errors import GigjaxError
 from gigjax.explain import explain, explainer
-from gigjax.imageio import read_image, sample_photo_path, save_overlay
+from gigjax.imageio import read_image, sample_photo_path
 from gigjax.models import available_models, load_model
 from gigjax.probe import resolve_layers
 from gigjax.progress import ProgressBar
@@ -46,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (drawn only on a terminal)")
     cli_options.add_postprocess_arguments(parser)
     cli_options.add_method_arguments(parser)
+    display.add_display_arguments(parser)
 
 
 def _top5(probs: np.ndarray, names) -> str:
@@ -107,20 +109,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"{path}: {_top5(p, card.class_names)}")
         for method, opts in per_method.items():
             bar.running(method)
+            show = display.display_options(args, method)
             if fused(method):
                 maps = explain(model, x, method, classes, **post, **opts)
                 raw = maps
             else:
                 raw = explain(model, x, method, classes, raw=True,
                               **{k: v for k, v in post.items() if k not in ("fuse", "relu", "normalize")}, **opts)
-                maps = postprocess.finish(raw, card.input_size, relu=post["relu"], norm=True)
+                maps = postprocess.upsample(plot.apply_sign(raw, show["sign"]), card.input_size)
             maps, raw = np.asarray(maps), np.asarray(raw)
             for i, stem in enumerate(stems[chunk]):
                 c = int(classes[i])
                 base = os.path.join(args.out, f"{stem}_{method}")
                 np.save(base + ".npy", raw[i])
                 title = f"{card.class_names[c]} (p={probs[i, c]:.2f}) - {method}"
-                save_overlay(base + ".png", crops[i], maps[i], title)
+                plot.save_overlay(base + ".png", crops[i], maps[i], title, **show)
                 print(f"  wrote {base}.png, {base}.npy")
             bar.advance(len(raw))
     return 0

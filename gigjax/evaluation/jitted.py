@@ -37,10 +37,13 @@ def _explainer(method: str, options: tuple) -> Callable:
     return explainer(method, **dict(options))
 
 
-@functools.lru_cache(maxsize=64)
-def _confidence(method: str, options: tuple, settings: Settings) -> Callable:
-    explain_fn = _explainer(method, options)
+@functools.lru_cache(maxsize=128)
+def _program(build: Callable, method: str, options: tuple, key) -> Callable:
+    """``jax.jit(build(explain_fn, key))``, built once per (program, method, frozen options, key)."""
+    return jax.jit(build(_explainer(method, options), key))
 
+
+def _confidence_run(explain_fn: Callable, settings: Settings) -> Callable:
     def run(model, x, indices):
         probs = jax.nn.softmax(model.logits(x), axis=-1)
         classes = jnp.argmax(probs, axis=-1).astype(jnp.int32)
@@ -52,28 +55,22 @@ def _confidence(method: str, options: tuple, settings: Settings) -> Callable:
             out.update(M.metric(name).compute(batch))
         return out
 
-    return jax.jit(run)
+    return run
 
 
 def confidence_program(method: str, options: dict, settings: Settings) -> Callable:
     """``(model, x (B, H, W, C), indices (B,) int32 dataset indices) → {"pred", "y", "maps", <each
     confidence metric's outputs>}``."""
-    return _confidence(method, _freeze(options), settings)
+    return _program(_confidence_run, method, _freeze(options), settings)
 
 
-@functools.lru_cache(maxsize=64)
-def _localization(method: str, options: tuple, targets: ClassTargets) -> Callable:
-    explain_fn = _explainer(method, options)
-
-    def run(model, x, ids):
-        return explain_fn(model, x, targets.targets(ids))
-
-    return jax.jit(run)
+def _localization_run(explain_fn: Callable, targets: ClassTargets) -> Callable:
+    return lambda model, x, ids: explain_fn(model, x, targets.targets(ids))
 
 
 def localization_program(method: str, options: dict, targets: ClassTargets) -> Callable:
     """``(model, x (P, H, W, C), ids (P,) int) → maps (P, H, W)``: pair p explains entry ``ids[p]``."""
-    return _localization(method, _freeze(options), targets)
+    return _program(_localization_run, method, _freeze(options), targets)
 
 
 @functools.partial(jax.jit, static_argnames=("canvas", "settings"))

@@ -1,13 +1,14 @@
-"""Every explanation method; importing this package fills the registry."""
+"""Every explanation method; importing this package fills the registry.
 
-from gigjax.methods import gradcam  # noqa: F401
-from gigjax.methods import cam  # noqa: F401
-from gigjax.methods import gradcampp  # noqa: F401
-from gigjax.methods import xgradcam  # noqa: F401
-from gigjax.methods import layercam  # noqa: F401
-from gigjax.methods import hirescam  # noqa: F401
-from gigjax.methods import scorecam  # noqa: F401
-from gigjax.methods import ablationcam  # noqa: F401
-from gigjax.methods import guidance_cam  # noqa: F401
-from gigjax.methods import fgcam  # noqa: F401
-from gigjax.methods import integrated  # noqa: F401
+Each module of this package is imported here, in name order, so a new method is one new file under
+``gigjax/methods/`` that calls :func:`gigjax.registry.register` (see the README's "Extending gigjax").
+"""
+
+import importlib
+import pkgutil
+
+MODULES = tuple(sorted(info.name for info in pkgutil.iter_modules(__path__)))
+"""The modules of this package (methods and the shared pieces they are built from)."""
+
+for _name in MODULES:
+    importlib.import_module(f"{__name__}.{_name}")

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from gigjax.methods.base import gradient_cam
+from gigjax.methods.channels import channel_sum
 from gigjax.registry import Method, register
 
 
@@ -17,8 +18,8 @@ def channel_weights(g: jax.Array) -> jax.Array:
 
 
 def weighted_sum(a: jax.Array, weights: jax.Array) -> jax.Array:
-    """Σ_k w_k A_k: (B, h, w, K) activations, (B, K) weights → (B, h, w)."""
-    return jnp.einsum("bhwk,bk->bhw", a, weights)
+    """Σ_k w_k A_k: (B, h, w, K) activations, (B, K) weights → (B, h, w) (see :func:`channel_sum`)."""
+    return channel_sum(a * weights[:, None, None, :])
 
 
 def channel_weighted(weights: Callable[[jax.Array, jax.Array], jax.Array]) -> Callable[..., jax.Array]:

@@ -4,15 +4,15 @@ summed over channels (spec §2). At a GAP+FC head it equals CAM exactly, positio
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 
 from gigjax.methods.base import gradient_cam
+from gigjax.methods.channels import channel_sum
 from gigjax.registry import Method, register
 
 
 def hirescam_term(a: jax.Array, g: jax.Array) -> jax.Array:
     """(B, h, w, K) activations and gradients → the raw HiResCAM map (B, h, w)."""
-    return jnp.sum(g * a, axis=-1)
+    return channel_sum(g * a)
 
 
 register(Method(

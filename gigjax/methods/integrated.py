@@ -61,7 +61,7 @@ def _start(model: Model, x: jax.Array, targets: Targets, baseline: Any):
     """(x, targets fixed at x, baseline batch) — the common start of every path method. A bf16/fp16
     input is promoted: the path is built in (at least) float32."""
     x = x.astype(jnp.promote_types(x.dtype, jnp.float32))
-    return x, freeze_targets(targets, model, path_terms.model_input(x)), baseline_for(model, x, baseline)
+    return x, freeze_targets(targets, model, path_terms.model_input(model, x)), baseline_for(model, x, baseline)
 
 
 def _integrated_gradients(model, x, targets, *, steps, quadrature, baseline, batch_size) -> jax.Array:
@@ -131,7 +131,7 @@ def completeness_error(model: Model, x: jax.Array, attributions: jax.Array, targ
     """Σ attribution − (S(x) − S(x')) per image, (B,): ≈ 0 for a converged IG / Guided IG."""
     x, targets = check_call(model, x, targets)
     x, targets, x0 = _start(model, x, targets, BASELINE.validate(baseline, "baseline"))
-    score = lambda v: target_scores(targets, model.logits(path_terms.model_input(v)))[0]
+    score = lambda v: target_scores(targets, model.logits(path_terms.model_input(model, v)))[0]
     return jnp.sum(attributions, axis=tuple(range(1, attributions.ndim))) - (score(x) - score(x0))
 
 

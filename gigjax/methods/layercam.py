@@ -7,15 +7,15 @@ fuse="max")`` fuses the per-layer maps by maximum as the paper does.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 
 from gigjax.methods.base import gradient_cam
+from gigjax.methods.channels import channel_sum
 from gigjax.registry import Method, register
 
 
 def layercam_term(a: jax.Array, g: jax.Array) -> jax.Array:
     """(B, h, w, K) activations and gradients → the raw LayerCAM map (B, h, w)."""
-    return jnp.sum(jax.nn.relu(g) * a, axis=-1)
+    return channel_sum(jax.nn.relu(g) * a)
 
 
 register(Method(

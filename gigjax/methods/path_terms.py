@@ -26,20 +26,25 @@ from gigjax.probe import ProbeResult, probe
 from gigjax.targets import Targets
 
 
-def model_input(points: jax.Array) -> jax.Array:
-    """Points of a float64 path rounded to the zoo's float32 for the model; other dtypes unchanged."""
-    return points.astype(jnp.float32) if points.dtype == jnp.float64 else points
+def model_input(model, points: jax.Array) -> jax.Array:
+    """Points of a float64 path rounded to float32 for a model without float64 weights (the zoo's
+    float32 models, as PAIR's gradient function does); a float64 model, or other dtypes, unchanged."""
+    if points.dtype != jnp.float64 or any(getattr(leaf, "dtype", None) == jnp.float64
+                                          for leaf in jax.tree_util.tree_leaves(model)):
+        return points
+    return points.astype(jnp.float32)
 
 
 def observer(model, targets: Targets, layers: Sequence[str] = (), input_gradient: bool = True) -> Observe:
     """The one forward+backward pass of a step: ``points (B, H, W, C) → ProbeResult``.
 
     A float64 path (``jax.enable_x64`` and a float64 x, as PAIR's reference keeps its path) feeds the
-    float32 model with its points rounded to float32, as PAIR's gradient function does.
+    float32 model with its points rounded to float32, as PAIR's gradient function does (a float64
+    model gets them as they are).
     """
 
     def observe(points: jax.Array) -> ProbeResult:
-        return probe(model, model_input(points), targets, tuple(layers), input_gradient=input_gradient)
+        return probe(model, model_input(model, points), targets, tuple(layers), input_gradient=input_gradient)
 
     return observe
 

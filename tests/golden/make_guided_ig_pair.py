@@ -1,8 +1,9 @@
 """Golden for the Guided IG parity test: PAIR-code/saliency's ``GuidedIG`` on our JAX Lite0.
 
 Two goldens, produced ONCE with the reference implementation (PyPI ``saliency`` 0.2.1, float64 path) walking one
-image, given a gradient function built from gigjax's EfficientNet-Lite0 (real weights, float32, jitted)
-on scikit-image's ``chelsea()`` photo resized to 64×64 (small, so the golden stays small). The photo
+image, given a gradient function built from gigjax's EfficientNet-Lite0 (real weights, jitted, in
+**float64**: a float32 gradient's last bits depend on the XLA version, and the chaotic path amplifies
+them — XLA 0.10 broke a float32 golden) on scikit-image's ``chelsea()`` photo resized to 64×64 (small, so the golden stays small). The photo
 is not stored: the test rebuilds the same input from scikit-image. Stored in ``guided_ig_pair.npz``:
 the class, a checksum of the input, the attribution (64, 64, 3) and the settings. T = 16 steps: the
 path is chaotic on a ReLU6 network (see the test), so a short path keeps the comparison meaningful.
@@ -40,6 +41,11 @@ def golden_input(model, photo) -> jax.Array:
     return jax.image.resize(x, (1, SIZE, SIZE, 3), method="bilinear", antialias=True)
 
 
+def float64_model(model):
+    """The same model with float64 variables (run under ``jax_enable_x64``)."""
+    return model.replace(variables=jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), model.variables))
+
+
 def make_ties_golden(pair_guided_ig) -> None:
     rng = np.random.default_rng(5)
     a = rng.integers(1, 4, size=40).astype(np.float64)
@@ -66,7 +72,9 @@ def main() -> None:
     model = gigjax.load_model("efficientnet_lite0")
     x = golden_input(model, data.chelsea())
     cls = int(jnp.argmax(model.logits(x)[0]))
-    grad = jax.jit(jax.grad(lambda v: model.logits(v[None].astype(jnp.float32))[0, cls]))
+    jax.config.update("jax_enable_x64", True)
+    model = float64_model(model)
+    grad = jax.jit(jax.grad(lambda v: model.logits(v[None])[0, cls]))
 
     def call_model_function(batch, call_model_args=None, expected_keys=None):
         return {saliency.base.INPUT_OUTPUT_GRADIENTS: np.asarray(grad(batch[0]))[None]}
@@ -75,7 +83,7 @@ def main() -> None:
     attribution = saliency.GuidedIG().GetMask(np.asarray(x[0], np.float64), call_model_function,
                                               x_baseline=np.asarray(baseline, np.float64), x_steps=STEPS,
                                               fraction=FRACTION, max_dist=MAX_DIST)
-    np.savez_compressed(OUT, attribution=attribution.astype(np.float32), target=cls,
+    np.savez_compressed(OUT, attribution=attribution, target=cls,
                         input_sum=float(jnp.sum(x)), steps=STEPS, fraction=FRACTION, max_dist=MAX_DIST)
     print(f"wrote {OUT}: class {cls}, sum of attribution {attribution.sum():.6f}")
 

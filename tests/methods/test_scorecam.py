@@ -102,3 +102,20 @@ def test_errors(toy, toy_x):
     with pytest.raises(gigjax.GigjaxError, match="class indices"):
         gigjax.explain(toy, toy_x, "scorecam", lambda logits: logits[:, 0])
     chex.assert_shape(gigjax.explain(toy, toy_x[:1], "scorecam", batch_size=3), (1, 32, 32))
+
+
+@pytest.mark.parametrize("variant", ["official", "pytorch_grad_cam"])
+def test_max_channels_scores_a_fixed_sample_of_channels(toy, toy_x, probe_np, raw, variant):
+    """max_channels=5 of the toy's 16 channels: the per-channel loop on those 5 channels only."""
+    from gigjax.methods.scorecam import sampled_channels
+
+    keep = sampled_channels(16, 5)
+    assert len(keep) == 5 and len(set(keep.tolist())) == 5 and list(keep) == sorted(keep)
+    np.testing.assert_array_equal(keep, sampled_channels(16, 5))  # fixed: the same every call
+    a, _, _, classes = probe_np(toy, toy_x, jnp.array([0, 3, 1]), "features")
+    expected = _reference(toy, toy_x, classes, a[..., keep].astype(np.float32), variant)
+    out = raw(toy, toy_x, "scorecam", jnp.array([0, 3, 1]), variant=variant, batch_size=4, max_channels=5)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-6)
+    assert sampled_channels(16, 0) is None and sampled_channels(16, 16) is None and sampled_channels(16, 99) is None
+    with pytest.raises(gigjax.GigjaxError, match="max_channels"):
+        gigjax.explainer("scorecam", max_channels=-1)
