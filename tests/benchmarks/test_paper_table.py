@@ -33,7 +33,7 @@ def test_prints_our_rows_beside_the_paper(fixtures_dir, tmp_path, capsys):
         summary = json.load(open(tmp_path / name / "summary.json"))["methods"][name]
         for cell, metric in zip(cells[1:5], script.METRICS):
             value = summary[metric]["value"]
-            assert cell == script._fmt(value), (label, metric, cell, value)
+            assert cell == script.rows_.fmt(value), (label, metric, cell, value)
         assert cells[1] != "n/a"  # the pointing game is defined on these photos
 
 
