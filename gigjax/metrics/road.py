@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.sparse.linalg import cg
 
 from gigjax.metrics.faithfulness import class_probability
@@ -36,7 +37,8 @@ NOISE = 0.01
 TOLERANCE = 1e-6
 MAX_ITERATIONS = 2000
 
-_WEIGHTS = jnp.asarray([[1 / 12, 1 / 6, 1 / 12], [1 / 6, 0.0, 1 / 6], [1 / 12, 1 / 6, 1 / 12]], jnp.float32)
+# numpy, not jnp: importing gigjax must start no JAX backend (jax.distributed.initialize comes first)
+_WEIGHTS = np.asarray([[1 / 12, 1 / 6, 1 / 12], [1 / 6, 0.0, 1 / 6], [1 / 12, 1 / 6, 1 / 12]], np.float32)
 
 
 def _neighbour_sum(v: jax.Array) -> jax.Array:
