@@ -104,9 +104,22 @@ def explainer(method: str | Method = "gradcam", **options: Any) -> Explainer:
 
     def explain_fn(model: Model, x: jax.Array, targets: Targets = None) -> jax.Array:
         x, targets = check_call(model, x, targets)
-        return run(model, x, targets, _layers(spec, post, model, x))
+        maps = run(model, x, targets, _layers(spec, post, model, x))
+        return _blank_out_of_range(maps, targets, model.card.num_classes)
 
     return explain_fn
+
+
+def _blank_out_of_range(maps: jax.Array, targets: Targets, num_classes: int | None) -> jax.Array:
+    """All-NaN maps for the images whose class index is out of range (only possible under ``jit``,
+    where the class cannot be checked eagerly), whatever the method: a class-agnostic one (EigenCAM)
+    or one whose map loses the NaN score (a gradient through ``where``) too. Callable targets get the
+    same through the NaN score (:mod:`gigjax.targets`)."""
+    if targets is None or callable(targets) or not num_classes:
+        return maps
+    classes = jnp.broadcast_to(jnp.asarray(targets), maps.shape[:1])
+    valid = (classes >= 0) & (classes < num_classes)
+    return jnp.where(valid.reshape(-1, *([1] * (maps.ndim - 1))), maps, jnp.nan)
 
 
 def _split(spec: Method, options: dict) -> tuple[tuple, dict]:
