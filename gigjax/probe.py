@@ -131,7 +131,8 @@ def probe(model: Model, x: jax.Array, targets: Targets = None, layers: Sequence[
     """
     check_model(model)
     layers = (layers,) if isinstance(layers, str) else tuple(layers)
-    _, act_shapes = jax.eval_shape(lambda m, v: _traced_forward(m, v, layers, None), model, x)
+    _, act_shapes = surgery.abstract(("probe", layers), lambda: jax.eval_shape(
+        lambda m, v: _traced_forward(m, v, layers, None), model, x), model, x)
     deltas = {l: jnp.zeros(s.shape, s.dtype) for l, s in act_shapes.items()}
 
     def total_score(deltas, x):

@@ -26,6 +26,9 @@ Declaring a method (one file under ``gigjax/methods/``, imported by ``gigjax/met
         options={"power": Option(1, "exponent of the channel weights", check=check_positive_int)},
     ))
 
+(for a gradient CAM, ``gigjax.methods.base.register_gradient_cam(name, term, summary, options=...)``
+says the same in one call).
+
 Each option is declared once, as an :class:`gigjax.options.Option` (default, doc, choices or
 validator, array-ness); shared ones (``STEPS``, ``BASELINE``, ...) come from :mod:`gigjax.options`,
 with ``STEPS.but(default=200)`` for another default. ``gigjax.explain``, ``gigjax.describe``, ``gigjax

@@ -35,6 +35,7 @@ import jax
 from gigjax import tokens
 from gigjax.errors import GigjaxError
 from gigjax.model_kinds import kind_of
+from gigjax.numerics import abstract_type
 from gigjax.model_kinds.linen import module_path
 from gigjax.models import Model
 from gigjax.models.model import check_input, check_model
@@ -203,18 +204,52 @@ def record_calls(model: Model, x: jax.Array, layers: Sequence[str]) -> tuple[jax
 
 def layer_outputs(model: Model, x: Any) -> dict[str, Any]:
     """{module path: abstract output} of every layer, in the order the layers finish (``x`` may be a
-    ``jax.ShapeDtypeStruct``). Nothing is computed: the model is traced with ``jax.eval_shape``."""
+    ``jax.ShapeDtypeStruct``). Nothing is computed: the model is traced with ``jax.eval_shape``
+    (once per model structure and input type: :func:`abstract`)."""
     check_model(model)
     check_input(model, x)
-    found: dict[str, Any] = {}
 
-    def on_call(path, module, args, out):
-        found[path] = jax.tree_util.tree_map(
-            lambda v: jax.ShapeDtypeStruct(v.shape, v.dtype) if hasattr(v, "shape") else v, out)
-        return out
+    def trace():
+        found: dict[str, Any] = {}
 
-    jax.eval_shape(lambda m, v: kind_of(m.module).intercept(m, v, None, on_call)[0], model, x)
-    return found
+        def on_call(path, module, args, out):
+            found[path] = jax.tree_util.tree_map(
+                lambda v: jax.ShapeDtypeStruct(v.shape, v.dtype) if hasattr(v, "shape") else v, out)
+            return out
+
+        jax.eval_shape(lambda m, v: kind_of(m.module).intercept(m, v, None, on_call)[0], model, x)
+        return found
+
+    return dict(abstract("layer_outputs", trace, model, x))
+
+
+_ABSTRACT_MEMO_SIZE = 256
+_ABSTRACT: dict[tuple, Any] = {}
+
+
+def abstract(what: Any, trace: Callable[[], Any], model: Model, x: Any) -> Any:
+    """``trace()`` — a shape-only trace (``jax.eval_shape``) of ``model`` on ``x`` — memoised on
+    (``what``, the model's structure, the shape and dtype of its variables and of ``x``).
+
+    An explainer asks the same shape questions of the same model many times (the layer list its
+    input is checked against, each probe's activation shapes, inside and outside ``jit``); each
+    answer costs a trace of the whole network (~0.4 s for Lite0 on 2 cores). Abstract values do
+    not depend on the values of the variables or of ``x``, nor on whether they are tracers, so one
+    trace answers them all. ``what`` names the question (with its arguments: hashable), and must
+    fix ``trace`` together with the model and ``x``. A model whose structure cannot be hashed is
+    traced every time.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten((model, x))
+    try:
+        key = (what, treedef, tuple(abstract_type(leaf) if hasattr(leaf, "shape") else leaf for leaf in leaves))
+        hash(key)
+    except TypeError:  # e.g. a plain-function model holding a list in its static structure
+        return trace()
+    if key not in _ABSTRACT:
+        _ABSTRACT[key] = trace()
+        while len(_ABSTRACT) > _ABSTRACT_MEMO_SIZE:
+            del _ABSTRACT[next(iter(_ABSTRACT))]  # the oldest
+    return _ABSTRACT[key]
 
 
 def parameters(model: Model, layer: str) -> dict | None:

@@ -20,7 +20,7 @@ import flax.linen as nn
 import jax
 
 from gigjax.models import convert
-from gigjax.models.layers import Conv2d, DepthwiseConv2d, batch_norm, global_average_pool, relu6
+from gigjax.models.layers import Conv2d, Dense, DepthwiseConv2d, batch_norm, global_average_pool, relu6
 from gigjax.models.relevance_plan import Conv, Plan, Residual
 
 BN_EPS = 1e-3
@@ -98,7 +98,7 @@ class EfficientNetLite0(nn.Module):
         for i, (k, s, e, cin, cout) in enumerate(block_configs()):
             x = MBConv(k, s, e, cin, cout, name=f"blocks_{i}")(x)
         x = ConvBN(1280, 1, name="head")(x)
-        return nn.Dense(self.num_classes, name="fc")(global_average_pool(x))
+        return Dense(self.num_classes, name="fc")(global_average_pool(x))
 
 
 _BLOCK_PARTS = {"_expand_conv": ("expand", "conv"), "_bn0": ("expand", "bn"),

@@ -31,7 +31,7 @@ import flax.linen as nn
 import jax
 
 from gigjax.models import convert
-from gigjax.models.layers import AdaptiveAvgPool2d, Conv2d, MaxPool2d, ReLU, batch_norm
+from gigjax.models.layers import AdaptiveAvgPool2d, Conv2d, Dense, MaxPool2d, ReLU, batch_norm
 from gigjax.models.relevance_plan import Conv, Pass, Plan, Pool, Residual, numbered
 
 BN_EPS = 1e-5
@@ -98,7 +98,7 @@ class ResNet50(nn.Module):
         for s, (blocks, width, stride) in enumerate(STAGES):
             x = Stage(blocks, width, stride, name=f"layer{s + 1}")(x)
         x = AdaptiveAvgPool2d((1, 1), name="avgpool")(x)
-        return nn.Dense(self.num_classes, name="fc")(x.reshape(x.shape[0], -1))
+        return Dense(self.num_classes, name="fc")(x.reshape(x.shape[0], -1))
 
 
 def torch_name_map(name: str) -> tuple[str, tuple[str, ...]] | None:

@@ -28,7 +28,7 @@ import flax.linen as nn
 import jax
 
 from gigjax.models import convert
-from gigjax.models.layers import AdaptiveAvgPool2d, Conv2d, Dropout, MaxPool2d, ReLU, flatten_nchw
+from gigjax.models.layers import AdaptiveAvgPool2d, Conv2d, Dense, Dropout, MaxPool2d, ReLU, flatten_nchw
 from gigjax.models.relevance_plan import Plan, sequential_plan
 
 # torchvision's configuration "D": output channels of each 3×3 conv, "M" for a 2×2 max-pool.
@@ -58,7 +58,7 @@ class LayerSpec:
         if self.kind == "maxpool":
             return MaxPool2d(self.kernel_size, self.stride, self.padding, name=name)
         if self.kind == "linear":
-            return nn.Dense(self.features, name=name)
+            return Dense(self.features, name=name)
         return {"relu": ReLU, "dropout": Dropout}[self.kind](name=name)
 
 

@@ -49,7 +49,7 @@ import numpy as np
 
 from gigjax.errors import GigjaxError
 from gigjax.models import convert
-from gigjax.models.layers import Conv2d, Dropout
+from gigjax.models.layers import Conv2d, Dense, Dropout
 
 LN_EPS = 1e-6
 
@@ -115,11 +115,11 @@ class SelfAttention(nn.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         b, n, d = x.shape
         heads, head_dim = self.num_heads, d // self.num_heads
-        qkv = nn.Dense(3 * d, name="in_proj")(x).reshape(b, n, 3, heads, head_dim)
+        qkv = Dense(3 * d, name="in_proj")(x).reshape(b, n, 3, heads, head_dim)
         q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
         weights = jax.nn.softmax(jnp.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(head_dim), axis=-1)
         out = jnp.einsum("bhqk,bkhd->bqhd", weights, v).reshape(b, n, d)
-        return nn.Dense(d, name="out_proj")(out)
+        return Dense(d, name="out_proj")(out)
 
 
 class MLPBlock(nn.Module):
@@ -129,8 +129,8 @@ class MLPBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        y = Dropout(name="2")(GELU(name="1")(nn.Dense(self.mlp_dim, name="0")(x)))
-        return Dropout(name="4")(nn.Dense(x.shape[-1], name="3")(y))
+        y = Dropout(name="2")(GELU(name="1")(Dense(self.mlp_dim, name="0")(x)))
+        return Dropout(name="4")(Dense(x.shape[-1], name="3")(y))
 
 
 class EncoderBlock(nn.Module):
@@ -213,7 +213,7 @@ class Heads(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        return nn.Dense(self.num_classes, name="head")(x)
+        return Dense(self.num_classes, name="head")(x)
 
 
 class VisionTransformer(nn.Module):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 from typing import Callable
 
@@ -14,11 +15,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from gigjax.errors import GigjaxError
+from gigjax.files import atomic_write
 from gigjax.models import convert
 from gigjax.models.card import ModelCard
 from gigjax.models.model import Model
 from gigjax.models import weight_file
 from gigjax.models.torch_checkpoint import CheckpointError, load_state_dict
+from gigjax.program_cache import code_digest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,9 +74,43 @@ def _cache_path(name: str, weights: str, num_classes: int) -> str:
     return os.path.join(cache_dir(), f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz")
 
 
-def _expected_shapes(arch: Architecture, module: nn.Module):
-    x = jnp.zeros((1, *arch.input_shape), jnp.float32)
-    return jax.eval_shape(module.init, jax.random.PRNGKey(0), x)
+_SHAPES: dict[str, dict] = {}
+
+
+def _expected_shapes(arch: Architecture, module: nn.Module) -> dict:
+    """The variables of ``module`` as ``jax.ShapeDtypeStruct`` values, from ``module.init`` traced once
+    per version of the code: kept in memory and in ``<cache>/shapes/`` (tracing Lite0's ``init``
+    takes ~0.8 s on 2 cores, which every load paid)."""
+    key = hashlib.sha256(f"{code_digest()}|{module!r}|{arch.input_shape}".encode()).hexdigest()[:32]
+    if key not in _SHAPES:
+        path = os.path.join(cache_dir(), "shapes", key + ".json")
+        shapes = _read_shapes(path)
+        if shapes is None:
+            x = jax.ShapeDtypeStruct((1, *arch.input_shape), jnp.float32)
+            shapes = jax.eval_shape(module.init, jax.random.PRNGKey(0), x)
+            _write_shapes(path, shapes)
+        _SHAPES[key] = shapes
+    return _SHAPES[key]
+
+
+def _read_shapes(path: str) -> dict | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            flat = json.load(f)
+        return convert.unflatten_variables({k: jax.ShapeDtypeStruct(tuple(shape), np.dtype(dtype))
+                                            for k, (shape, dtype) in flat.items()})
+    except (OSError, ValueError, TypeError):  # missing, torn or foreign: trace init again
+        return None
+
+
+def _write_shapes(path: str, shapes) -> None:
+    flat = {k: [list(v.shape), str(v.dtype)] for k, v in convert.flatten_paths(shapes).items()}
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with atomic_write(path) as f:
+            json.dump(flat, f)
+    except OSError:
+        pass  # a read-only cache only costs the tracing next time
 
 
 def _read_gigjax_npz(path: str) -> dict:
@@ -201,7 +238,7 @@ def load_model(name: str = "efficientnet_lite0", weights: str | os.PathLike | No
         variables = random_variables(_expected_shapes(arch, module), seed)
     else:
         variables = load_variables(name, weights, num_classes)
-    variables = jax.tree_util.tree_map(jnp.asarray, variables)
+    variables = jax.device_put(variables)  # one transfer of the whole tree
     card = arch.card(num_classes)
     if class_names is not None:
         card = dataclasses.replace(card, class_names=class_names)

@@ -15,11 +15,12 @@ import os
 import jax
 import numpy as np
 
-from gigjax import plot, postprocess
+from gigjax import compile_cache, plot, postprocess, program_cache
+from gigjax.boundary import check_call
 from gigjax.commands import display
 from gigjax.commands import options as cli_options
 from gigjax.errors import GigjaxError
-from gigjax.explain import explain, explainer
+from gigjax.explain import explainer
 from gigjax.imageio import read_image, sample_photo_path
 from gigjax.models import available_models, load_model
 from gigjax.probe import resolve_layers
@@ -75,6 +76,20 @@ def _stems(paths: list[str]) -> list[str]:
     return stems
 
 
+def _explainers(per_method: dict, post: dict, fused) -> dict:
+    """{method: (the options of its explainer, the explainer)}: the fused map where several layers or
+    scales are fused, else the raw map (post-processed for display by :func:`_shown`)."""
+    out = {}
+    for method, opts in per_method.items():
+        if fused(method):
+            options = {**post, **opts}
+        else:
+            options = {**{k: v for k, v in post.items() if k not in ("fuse", "relu", "normalize")}, **opts,
+                       "raw": True}
+        out[method] = (options, explainer(method, **options))
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     paths = list(args.images) or [sample_photo_path()]
     photos = [read_image(p) for p in paths]  # unreadable files fail here, before any model work
@@ -85,39 +100,37 @@ def run(args: argparse.Namespace) -> int:
     target = None if args.target is None else card.class_index(args.target)
     post = cli_options.postprocess_options(args)
     per_method = cli_options.method_options(args, tuple(args.method))
-    for method, opts in per_method.items():  # validate every method, option and layer up front
-        explainer(method, **post, **opts)
-    if "layer" in post:
-        resolve_layers(model, post["layer"])
     several_layers = isinstance(post.get("layer"), tuple) or "scales" in post
 
     def fused(method: str) -> bool:  # several layers or scales: the saved map is the fused one
         return several_layers or get_method(method).bind(per_method[method]).get("scales") is not None
 
+    explainers = _explainers(per_method, post, fused)  # validates every method and option up front
+    if "layer" in post:
+        resolve_layers(model, post["layer"])
+    programs = compile_cache.program_folder(args.compile_cache)
     os.makedirs(args.out, exist_ok=True)
     stems = _stems(paths)
-    logits_fn = jax.jit(model.logits)
 
     bar = ProgressBar(len(photos) * len(per_method), enabled=not args.no_progress)
     for start in bar.over(range(0, len(photos), args.batch_size)):
         chunk = slice(start, start + args.batch_size)
         x = model.preprocess(photos[chunk])
-        probs = np.asarray(jax.nn.softmax(logits_fn(x), axis=-1))
+        logits = program_cache.call(programs, "logits", lambda m, v: m.logits(v), model, x)
+        probs = np.asarray(jax.nn.softmax(logits, axis=-1))
         crops = np.clip(np.asarray(model.denormalize(x)) + 0.5, 0, 255).astype(np.uint8)
         classes = probs.argmax(-1) if target is None else np.full(len(probs), target)
+        classes = np.asarray(classes, np.int32)
+        x, _ = check_call(model, x, classes)
         for path, p in zip(paths[chunk], probs):
             print(f"{path}: {_top5(p, card.class_names)}")
-        for method, opts in per_method.items():
+        for method, (options, fn) in explainers.items():
             bar.running(method)
             show = display.display_options(args, method)
-            if fused(method):
-                maps = explain(model, x, method, classes, **post, **opts)
-                raw = maps
-            else:
-                raw = explain(model, x, method, classes, raw=True,
-                              **{k: v for k, v in post.items() if k not in ("fuse", "relu", "normalize")}, **opts)
-                maps = postprocess.upsample(plot.apply_sign(raw, show["sign"]), card.input_size)
-            maps, raw = np.asarray(maps), np.asarray(raw)
+            key = f"explain {method} {sorted(options.items())!r}"
+            raw = np.asarray(program_cache.call(programs, key, fn, model, x, classes))
+            maps = raw if fused(method) else \
+                np.asarray(postprocess.upsample(plot.apply_sign(raw, show["sign"]), card.input_size))
             for i, stem in enumerate(stems[chunk]):
                 c = int(classes[i])
                 base = os.path.join(args.out, f"{stem}_{method}")

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import jax
 
-from gigjax.methods.base import gradient_cam
+from gigjax.methods.base import register_gradient_cam
 from gigjax.methods.channels import first_component
-from gigjax.registry import Method, register
 
 
 def eigencam_term(a: jax.Array, g: jax.Array) -> jax.Array:
@@ -29,13 +28,7 @@ def eigengradcam_term(a: jax.Array, g: jax.Array) -> jax.Array:
     return first_component(a * g)
 
 
-register(Method(
-    name="eigencam",
-    fn=gradient_cam(eigencam_term),
-    summary="EigenCAM: the first principal component of the layer's activations (class-agnostic)",
-))
-register(Method(
-    name="eigengradcam",
-    fn=gradient_cam(eigengradcam_term),
-    summary="EigenGradCAM: the first principal component of activations × gradients",
-))
+register_gradient_cam("eigencam", eigencam_term,
+                      "EigenCAM: the first principal component of the layer's activations (class-agnostic)")
+register_gradient_cam("eigengradcam", eigengradcam_term,
+                      "EigenGradCAM: the first principal component of activations × gradients")

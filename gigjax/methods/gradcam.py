@@ -7,9 +7,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from gigjax.methods.base import gradient_cam
+from gigjax.methods.base import register_gradient_cam
 from gigjax.methods.channels import channel_sum
-from gigjax.registry import Method, register
 
 
 def channel_weights(g: jax.Array) -> jax.Array:
@@ -35,9 +34,7 @@ def register_channel_weighted(name: str, weights: Callable[[jax.Array, jax.Array
                               summary: str) -> Callable[..., jax.Array]:
     """Registers the gradient CAM Σ_k w_k A_k of a channel weighting ``weights(A, g) → (B, K)`` as
     ``name``; returns its term (A, g) → (B, h, w), the raw (pre-ReLU) map of one layer."""
-    term = channel_weighted(weights)
-    register(Method(name=name, fn=gradient_cam(term), summary=summary))
-    return term
+    return register_gradient_cam(name, channel_weighted(weights), summary)
 
 
 gradcam_term = register_channel_weighted("gradcam", lambda a, g: channel_weights(g),

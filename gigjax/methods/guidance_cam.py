@@ -18,11 +18,10 @@ import chex
 import jax
 
 from gigjax import postprocess
-from gigjax.methods.base import gradient_cam
+from gigjax.methods.base import register_gradient_cam
 from gigjax.methods.gradcam import gradcam_term
 from gigjax.methods.hirescam import hirescam_term
 from gigjax.options import Option
-from gigjax.registry import Method, register
 
 VARIANTS = ("map", "channel")
 
@@ -41,10 +40,8 @@ def guidance_cam_term(a: jax.Array, g: jax.Array, *, variant: str) -> jax.Array:
     return weighted * guidance_map(a, g)
 
 
-register(Method(
-    name="guidance_cam",
-    fn=gradient_cam(guidance_cam_term),
-    summary="Global-guidance CAM: the Grad-CAM map rectified by the normalised gradient × activation map",
+register_gradient_cam(
+    "guidance_cam", guidance_cam_term,
+    "Global-guidance CAM: the Grad-CAM map rectified by the normalised gradient × activation map",
     options={"variant": Option("map", "gate the Grad-CAM map (map) or each feature map before the sum (channel)",
-                               choices=VARIANTS)},
-))
+                               choices=VARIANTS)})

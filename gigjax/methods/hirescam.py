@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import jax
 
-from gigjax.methods.base import gradient_cam
+from gigjax.methods.base import register_gradient_cam
 from gigjax.methods.channels import channel_sum
-from gigjax.registry import Method, register
 
 
 def hirescam_term(a: jax.Array, g: jax.Array) -> jax.Array:
@@ -15,8 +14,5 @@ def hirescam_term(a: jax.Array, g: jax.Array) -> jax.Array:
     return channel_sum(g * a)
 
 
-register(Method(
-    name="hirescam",
-    fn=gradient_cam(hirescam_term),
-    summary="HiResCAM: gradient × activation summed over channels (faithful at GAP heads)",
-))
+register_gradient_cam("hirescam", hirescam_term,
+                      "HiResCAM: gradient × activation summed over channels (faithful at GAP heads)")

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import jax
 
-from gigjax.methods.base import gradient_cam
+from gigjax.methods.base import register_gradient_cam
 from gigjax.methods.channels import channel_sum
-from gigjax.registry import Method, register
 
 
 def layercam_term(a: jax.Array, g: jax.Array) -> jax.Array:
@@ -18,8 +17,5 @@ def layercam_term(a: jax.Array, g: jax.Array) -> jax.Array:
     return channel_sum(jax.nn.relu(g) * a)
 
 
-register(Method(
-    name="layercam",
-    fn=gradient_cam(layercam_term),
-    summary="LayerCAM: activations weighted position by position by their positive gradients",
-))
+register_gradient_cam("layercam", layercam_term,
+                      "LayerCAM: activations weighted position by position by their positive gradients")

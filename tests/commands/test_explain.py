@@ -135,3 +135,30 @@ def test_help_shows_every_default_and_choice(capsys):
     assert code == 0 and "path_signal = default 'gradient'; one of 'gradient', 'cam'" in out
     code, out, _ = _run(capsys, "methods", "gigcam_f")
     assert code == 0 and "scales = default (1, 2)" in out and "fusion = default 'geometric'" in out
+
+
+def test_a_repeated_command_reuses_its_traced_programs(tmp_path, capsys, monkeypatch):
+    """With the cache on, the programs of `gigjax explain` (the logits, each method) are exported once;
+    the same command in a new process reads them back, traces nothing and writes the same maps."""
+    from gigjax import compile_cache, program_cache
+
+    monkeypatch.setenv("GIGJAX_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv(compile_cache.ENV_VAR, "1")
+    monkeypatch.setattr(compile_cache.jax.config, "update", lambda name, value: None)  # no XLA cache here
+    monkeypatch.setattr(program_cache, "_RUNNERS", {})  # a new process
+    argv = ("explain", "--method", "gradcam", "--out")
+    assert _run(capsys, *argv, str(tmp_path / "first"))[0] == 0
+    programs = tmp_path / "cache" / "programs"
+    assert len(list(programs.glob("*.jaxexport"))) == 2
+
+    monkeypatch.setattr(program_cache, "_RUNNERS", {})
+    monkeypatch.setattr(program_cache.jax.export, "export", lambda *a, **k: pytest.fail("traced again"))
+    code, _, err = _run(capsys, *argv, str(tmp_path / "second"))
+    assert code == 0, err
+    np.testing.assert_array_equal(np.load(tmp_path / "second" / "chelsea_gradcam.npy"),
+                                  np.load(tmp_path / "first" / "chelsea_gradcam.npy"))
+    assert len(list(programs.iterdir())) == 2
+
+    assert compile_cache.program_folder(False) is None  # --no-compile-cache: no programs either
+    monkeypatch.setenv(compile_cache.ENV_VAR, "0")
+    assert compile_cache.program_folder() is None

@@ -144,3 +144,26 @@ def test_the_architecture_is_checked_before_any_tensor_data_is_read(tmp_path, ca
         gigjax.models.load_state_dict(path)  # the damage is real
     with pytest.raises(WeightMismatchError, match=r"is not a resnet50 checkpoint.*unexpected \(e\.g\. encoder\.weight"):
         gigjax.load_model("resnet50", weights=path)
+
+
+def test_variable_shapes_are_traced_once_per_code_version(cache_dir, monkeypatch):
+    """``module.init`` is traced once: the shapes are kept in ``<cache>/shapes`` and read back by a new
+    process (nothing memoised), and a damaged file is traced again."""
+    from gigjax.models import zoo
+
+    arch = zoo.architecture("efficientnet_lite0")
+    monkeypatch.setattr(zoo, "_SHAPES", {})
+    traced = zoo._expected_shapes(arch, arch.build(10))
+    (kept,) = cache_dir.glob("shapes/*.json")
+    monkeypatch.setattr(zoo, "_SHAPES", {})
+    with monkeypatch.context() as m:
+        m.setattr(zoo.jax, "eval_shape", lambda *a, **k: pytest.fail("traced again"))
+        read = zoo._expected_shapes(arch, arch.build(10))
+    assert jax.tree_util.tree_structure(read) == jax.tree_util.tree_structure(traced)
+    assert jax.tree_util.tree_leaves(read) == jax.tree_util.tree_leaves(traced)  # shapes and dtypes
+    assert read["params"]["fc"]["kernel"].shape == (1280, 10)
+    zoo._expected_shapes(arch, arch.build(1000))  # another head: another file
+    assert len(list(cache_dir.glob("shapes/*.json"))) == 2
+    kept.write_text("{torn")
+    monkeypatch.setattr(zoo, "_SHAPES", {})
+    assert jax.tree_util.tree_leaves(zoo._expected_shapes(arch, arch.build(10))) == jax.tree_util.tree_leaves(traced)
