@@ -116,3 +116,38 @@ def test_errors(toy, toy_x):
         surgery.forward(toy, toy_x, record=("nope",))
     with pytest.raises(gigjax.GigjaxError, match="shape"):
         surgery.run_from(toy, "features", jnp.zeros((2, 3, 3, 16)), toy_x)
+
+
+def test_shape_traces_are_memoised_per_model_structure(toy, toy_x, monkeypatch):
+    """One shape-only trace answers every later question of the same structure, with or without jit,
+    whatever the values; other variable shapes, another input type or another question trace anew."""
+    monkeypatch.setattr(surgery, "_ABSTRACT", {})
+    traces = []
+    kind = surgery.kind_of(toy.module)  # the model kind's module (gigjax.model_kinds.linen)
+    original = kind.intercept
+    monkeypatch.setattr(kind, "intercept", lambda *a, **k: traces.append(1) or original(*a, **k))
+    first = surgery.layer_outputs(toy, toy_x)
+    assert len(traces) == 1
+    other_values = dataclasses.replace(toy, variables=jax.tree_util.tree_map(lambda v: v + 1, toy.variables))
+    assert surgery.layer_outputs(other_values, toy_x) == first
+    jax.jit(lambda m, v: jnp.zeros(()) if surgery.layer_outputs(m, v) else None)(toy, toy_x)  # tracers
+    assert len(traces) == 1
+    surgery.layer_outputs(toy, toy_x[:1])  # another batch size
+    surgery.layer_outputs(toy, jax.ShapeDtypeStruct((2, 40, 40, 3), jnp.float32))  # another image size
+    gigjax.probe(toy, toy_x, None, ("conv2",))  # another question: the probe's activation shapes (+ its pass)
+    assert len(traces) == 1 + 2 + 2
+    gigjax.probe(toy, toy_x, None, ("conv2",))  # its shapes memoised: only the pass itself is traced
+    assert len(traces) == 6
+
+
+def test_an_unhashable_structure_is_traced_every_time():
+    class Unhashable:  # a leaf that is no array and has no hash
+        __hash__ = None
+
+    calls = []
+    for _ in range(2):
+        assert surgery.abstract("q", lambda: calls.append(1) or "answer", (Unhashable(),), jnp.zeros(2)) == "answer"
+    assert len(calls) == 2
+    for answer in ("answer", "other"):  # a hashable one: memoised
+        assert surgery.abstract("q", lambda a=answer: calls.append(1) or a, (), jnp.zeros(2)) == "answer"
+    assert len(calls) == 3

@@ -4,6 +4,7 @@ PyTorch's pooling (tests/golden/torch_ops.npz, written by tests/golden/make_torc
 from __future__ import annotations
 
 import chex
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -186,3 +187,38 @@ def test_flatten_nchw_uses_torch_order():
 
 def test_relu_module():
     np.testing.assert_array_equal(ReLU().apply({}, jnp.array([-1.0, 0.0, 2.5])), [0.0, 0.0, 2.5])
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_dense_and_batch_norm_equal_flax_with_the_same_variables(dtype):
+    """The zoo's Dense and inference BatchNorm are Flax's nn.Dense / nn.BatchNorm(use_running_average=True):
+    the same variable tree from init, and the same outputs and gradients on the same variables (float32
+    weights; float32 or bfloat16 input, promoted as Flax promotes it)."""
+    from gigjax.models.layers import BatchNorm, Dense
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((2, 5, 5, 6)), dtype)
+    pairs = ((Dense(4), nn.Dense(4)), (BatchNorm(1e-3), nn.BatchNorm(use_running_average=True, epsilon=1e-3)))
+    for ours, flax_module in pairs:
+        want_tree = jax.eval_shape(flax_module.init, jax.random.PRNGKey(0), x)
+        assert jax.tree_util.tree_structure(jax.eval_shape(ours.init, jax.random.PRNGKey(0), x)) == \
+            jax.tree_util.tree_structure(want_tree)
+        variables = jax.tree_util.tree_map(lambda s: jnp.asarray(rng.uniform(0.5, 1.5, s.shape), s.dtype), want_tree)
+        got, want = ours.apply(variables, x), flax_module.apply(variables, x)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(np.asarray(got, np.float32), np.asarray(want, np.float32))
+        grads = [jax.grad(lambda v, m=m: jnp.sum(m.apply(v, x.astype(jnp.float32)) ** 2))(variables)
+                 for m in (ours, flax_module)]
+        chex.assert_trees_all_close(grads[0], grads[1], rtol=1e-6)
+
+
+def test_a_parameter_of_the_wrong_shape_is_named():
+    from gigjax.errors import GigjaxError
+
+    module = Conv2d(4, 3, padding=1)
+    x = jnp.zeros((1, 8, 8, 3))
+    variables = module.init(jax.random.PRNGKey(0), x)
+    bad = {"params": {"kernel": jnp.zeros((3, 3, 2, 4))}}
+    with pytest.raises(GigjaxError, match=r"parameter kernel has shape \(3, 3, 2, 4\); the layer needs \(3, 3, 3, 4\)"):
+        module.apply(bad, x)
+    assert module.apply(variables, x).shape == (1, 8, 8, 4)
