@@ -11,7 +11,8 @@ A program is looked up by a SHA-256 of everything that decides its trace:
 
 - ``key``: the caller's description of ``fn`` (the method and every option value);
 - the pytree structure of ``args`` (a :class:`gigjax.Model`'s module and card are in it; a
-  function there counts by its name, as its code is in the digest below) and the shape, dtype and weak type of every array leaf; the arrays' *values* are the program's inputs;
+  function there counts by its name, as its code is in the digest below) and the shape, dtype and
+  weak type of every array leaf; the arrays' *values* (weights, images) are the program's inputs;
 - the source of the ``gigjax`` and ``models`` packages, the versions of jax, jaxlib and flax, the
   JAX settings that change tracing (x64, matmul precision, rank promotion) and the backend.
 
@@ -130,9 +131,7 @@ def _read(path: str) -> jax.export.Exported | None:
     try:
         with open(path, "rb") as f:
             return jax.export.deserialize(bytearray(f.read()))
-    except FileNotFoundError:
-        return None
-    except Exception:  # a torn or foreign file (another jax wrote it): export again over it
+    except Exception:  # none yet, or a torn or foreign file (another jax wrote it): export again over it
         return None
 
 
