@@ -139,16 +139,19 @@ def run_row(table: Table, label: str, method: str, folder: str, method_options: 
     """Runs (or resumes) ``method`` with its options as one evaluation under ``folder``.
 
     Falls back, with a note, to the confidence metrics when the pointing metrics are unavailable (no
-    class map for the model's classes), and to ``mapped_target="top"`` for a method that needs class
-    indices under a VOC → ImageNet class map (Score-CAM).
+    class map for the model's classes). A method that explains one class index per image
+    (``Method.class_index``: Score-CAM) runs with ``mapped_target="top"``, noted when a VOC → ImageNet
+    class map makes that matter.
     """
     from gigjax.errors import GigjaxError
     from gigjax.evaluation import Evaluation
+    from gigjax.registry import get_method
 
     args, notes = table.args, []
+    mapped_target = "top" if get_method(method).class_index else "logsumexp"
     kwargs = dict(batch_size=args.batch_size, limit=table.limit, method_options={method: method_options},
                   postprocess=postprocess, class_map=args.class_map, progress=True, settings=table.settings,
-                  model_id=f"{args.model}:{args.weights or 'embedded'}:{args.num_classes}")
+                  model_id=f"{args.model}:{args.weights or 'embedded'}:{args.num_classes}", mapped_target=mapped_target)
     metrics, start = table.metrics, time.perf_counter()
     try:
         try:
@@ -160,20 +163,11 @@ def run_row(table: Table, label: str, method: str, folder: str, method_options: 
             notes.append(f"{label}: pointing metrics unavailable: {exc}")
             folder += "-confidence"
             evaluation = Evaluation(table.model, table.dataset, [method], folder, metrics=metrics, **kwargs)
-        try:
-            summary = evaluation.run()["methods"][method]
-        except GigjaxError as exc:
-            if evaluation.targets is None or evaluation.targets.mode != "mapped" or "class" not in str(exc):
-                raise  # e.g. the folder is locked by another run: not a question of class indices
-            # e.g. Score-CAM needs class indices: explain each class's top-scoring ImageNet class
+        if mapped_target == "top" and evaluation.targets is not None and evaluation.targets.mode == "mapped":
             notes.append(f"{label} explains one class index per image, but a VOC/COCO class stands for several "
                          f"ImageNet classes (the log-sum-exp of their scores), so each class is explained by its "
-                         f"highest-scoring ImageNet class instead (as `gigjax evaluate --mapped-target top` does). "
-                         f"[{str(exc).splitlines()[0]}]")
-            folder += "-top"
-            evaluation = Evaluation(table.model, table.dataset, [method], folder, metrics=metrics,
-                                    mapped_target="top", **kwargs)
-            summary = evaluation.run()["methods"][method]
+                         f"highest-scoring ImageNet class instead (as `gigjax evaluate --mapped-target top` does).")
+        summary = evaluation.run()["methods"][method]
     except (GigjaxError, ValueError, RuntimeError) as exc:
         return Row(label, method, None, folder, error=f"failed: {str(exc).splitlines()[0]}")
     return Row(label, method, summary, folder, time.perf_counter() - start, notes)

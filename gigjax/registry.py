@@ -68,6 +68,9 @@ class Method:
         validation is on its :class:`Option`); raises GigjaxError.
       uses_layers: whether the method works on probed layers (``layer=`` applies).
       requires: what the method needs of the model, keys of :data:`REQUIREMENTS`.
+      class_index: the method explains one class index per image (CAM's class weights, the fixed
+        class of every perturbed pass), so a targets callable must return class indices, not scores;
+        ``gigjax evaluate`` then refuses a log-sum-exp class map up front.
     """
 
     name: str
@@ -77,6 +80,7 @@ class Method:
     check: Callable[[dict], dict] | None = None
     uses_layers: bool = True
     requires: tuple[str, ...] = ()
+    class_index: bool = False
 
     def __post_init__(self):
         params = inspect.signature(self.fn).parameters
@@ -144,9 +148,12 @@ class Description:
     summary: str
     options: dict[str, Option]
     postprocessing: dict[str, Option]
+    class_index: bool = False
 
     def __str__(self) -> str:
         lines = [f"{self.name}: {self.summary}"]
+        if self.class_index:
+            lines.append("  targets: class indices only (a targets callable must return class indices, not scores)")
         for title, table in (("options", self.options), ("post-processing options (all methods)",
                                                           self.postprocessing)):
             lines.append(f"  {title}:" if table else f"  {title}: none")
@@ -160,4 +167,4 @@ def describe(method: str | Method) -> Description:
     post = {k: spec.options.get(k, v) for k, v in POSTPROCESSING.items()}
     if not spec.uses_layers:
         post = {k: v for k, v in post.items() if k not in ("layer", "fuse", "reshape")}
-    return Description(spec.name, spec.summary, spec.method_options, post)
+    return Description(spec.name, spec.summary, spec.method_options, post, spec.class_index)

@@ -74,3 +74,9 @@ def test_the_declaration_example_of_the_module_docstring_runs():
         assert gigjax.describe("my_cam").options["power"].default == 1
     finally:
         gigjax.registry._METHODS.pop("my_cam", None)
+
+
+def test_describe_says_which_methods_take_class_indices_only():
+    assert "targets: class indices only" in str(gigjax.describe("scorecam"))
+    assert gigjax.describe("scorecam").class_index and not gigjax.describe("gradcam").class_index
+    assert "targets:" not in str(gigjax.describe("gradcam"))

@@ -102,7 +102,23 @@ def plan_run(model: Model, dataset: Dataset, methods: Sequence[str], *, metrics:
                               f"({', '.join(run_settings.localization_metrics)})")
         targets = resolve_targets(dataset.class_names, dataset.family, model.card.class_names, class_map,
                                   mapped_target)
+        _check_class_index_methods(methods, targets)
     return RunPlan(model=model, dataset=dataset, methods=methods, options=options, settings=run_settings,
                    targets=targets, count=len(dataset) if limit is None else min(limit, len(dataset)),
                    batch_size=batch_size, examples=max(0, int(examples)), on_error=on_error,
                    model_id=model_id or model.card.name)
+
+
+def _check_class_index_methods(methods: Sequence[str], targets: ClassTargets) -> None:
+    """Refuses, before any work, a method that explains one class index per image (Score-CAM, CAM, …)
+    under a class map whose classes are scores (the log-sum-exp of several model classes)."""
+    if targets.mode != "mapped" or targets.mapped_target != "logsumexp":
+        return
+    needing = [m for m in methods if get_method(m).class_index]
+    if needing:
+        raise GigjaxError(
+            f"{', '.join(needing)} explain{'s' if len(needing) == 1 else ''} one model class per image, but here each "
+            f"dataset class stands for several model classes and is explained through one score over them "
+            f"({targets.description}): give --mapped-target top (mapped_target='top') to explain each class's "
+            f"highest-scoring model class instead, or drop the pointing metrics for "
+            f"{'this method' if len(needing) == 1 else 'these methods'}")

@@ -55,4 +55,5 @@ register(Method(
     fn=ablationcam,
     summary="Ablation-CAM: channels weighted by the relative score drop when each is zeroed",
     options={"batch_size": CHUNK},
+    class_index=True,
 ))

@@ -61,4 +61,5 @@ register(Method(
     fn=cam,
     summary="CAM: feature maps weighted by the classifier weights of the class (GAP+FC heads only)",
     requires=("gap_fc_head",),
+    class_index=True,
 ))

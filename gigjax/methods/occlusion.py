@@ -75,4 +75,4 @@ def occlusion(model, x, targets, *, layers, window, stride, baseline, score, bat
 register(Method(
     name="occlusion", fn=occlusion,
     summary="Occlusion: score drop when a sliding window is set to the baseline, averaged per pixel",
-    options=OCCLUSION, uses_layers=False))
+    options=OCCLUSION, uses_layers=False, class_index=True))

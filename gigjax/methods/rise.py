@@ -65,4 +65,4 @@ def rise(model, x, targets, *, layers, masks, grid, p, seed, score, batch_size) 
 register(Method(
     name="rise", fn=rise,
     summary="RISE: class probability of randomly masked copies, averaged with the masks as weights",
-    options=RISE, uses_layers=False))
+    options=RISE, uses_layers=False, class_index=True))

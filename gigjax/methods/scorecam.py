@@ -121,4 +121,5 @@ register(Method(
              "batch_size": CHUNK,
              "max_channels": Option(0, "score only a fixed sample (seed 0) of this many channels; 0: all",
                                     check=_check_max_channels, quick=64)},
+    class_index=True,
 ))

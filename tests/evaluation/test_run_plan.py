@@ -49,3 +49,22 @@ def test_the_plan_holds_the_validated_run(tiny, labelme_voc):
     assert plan.settings.confidence_metrics == ("deletion",)
     assert plan.settings.localization_metrics == ("pointing_game",)
     assert plan.targets.mode == "native"
+
+
+def test_a_class_index_method_under_a_score_class_map_is_refused_up_front(tiny, labelme_voc, tmp_path):
+    """Score-CAM (``Method.class_index``) cannot explain a class-set score: with a mapped class map whose
+    classes are scores the run is refused before anything is written, saying what to do instead;
+    ``mapped_target="top"`` (one class index per pair), a native map and a method that takes scores run."""
+    import jax
+
+    def score_map(name):  # every dataset class: the log-sum-exp of the model's first two classes
+        return lambda logits: jax.nn.logsumexp(logits[:, :2], axis=-1)
+
+    out = tmp_path / "run"
+    with pytest.raises(GigjaxError, match=r"scorecam explains one model class per image.*--mapped-target top"):
+        Evaluation(tiny, labelme_voc, ["gradcam", "scorecam"], str(out), class_map=score_map).run()
+    assert not out.exists()
+    assert plan_run(tiny, labelme_voc, ["scorecam"], class_map=score_map, mapped_target="top").targets.mode == "mapped"
+    assert plan_run(tiny, labelme_voc, ["gradcam"], class_map=score_map).targets.mapped_target == "logsumexp"
+    assert plan_run(tiny, labelme_voc, ["scorecam"]).targets.mode == "native"
+    assert plan_run(tiny, labelme_voc, ["scorecam"], class_map=score_map, metrics=["average_drop"]).targets is None

@@ -135,3 +135,18 @@ def test_every_method_traces_on_the_zoo_architectures(zoo_model, arch):
                 jax.eval_shape(gigjax.explainer(method), model, x)
             continue
         assert jax.eval_shape(gigjax.explainer(method, **SMALL.get(method, {})), model, x).shape == (1, 224, 224), method
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_class_index_is_declared_by_exactly_the_methods_that_refuse_scores(method, toy, toy_x):
+    """``Method.class_index`` (which ``gigjax evaluate`` reads to refuse a log-sum-exp class map up
+    front) is True exactly for the methods that refuse a score callable as targets (traced only)."""
+    explain = gigjax.explainer(method, **SMALL.get(method, {}))
+    score = lambda logits: jax.nn.logsumexp(logits[:, :2], axis=-1)  # noqa: E731 - a class-set score
+    try:
+        jax.eval_shape(lambda m, x: explain(m, x, score), toy, toy_x)
+        refused = False
+    except gigjax.GigjaxError as exc:
+        assert "class indices" in str(exc)
+        refused = True
+    assert SPECS[method].class_index == refused
