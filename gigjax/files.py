@@ -3,6 +3,7 @@
 :func:`atomic_write` writes to a temporary file in the same folder, flushes and ``fsync``\\ s it, then
 ``os.replace``\\ s it over the destination, so a reader (or a resumed run after a crash or
 ``kill -9``) sees either the old file or the complete new one, never a torn file.
+:func:`write_cache_file` is the same for a cache entry that may fail to be written.
 """
 
 from __future__ import annotations
@@ -35,3 +36,14 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_cache_file(path: str | os.PathLike, data: bytes | str) -> None:
+    """Writes a cache entry with :func:`atomic_write`, creating its folder. A folder that cannot be
+    written (read-only, full, a file in its place) only loses the entry: the caller recomputes it."""
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with atomic_write(path, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+    except OSError:
+        pass

@@ -38,7 +38,7 @@ import jax
 import jax.export
 
 from gigjax.errors import GigjaxError
-from gigjax.files import atomic_write
+from gigjax.files import write_cache_file
 from gigjax.numerics import abstract_type
 
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")  # a card's functions print their address: keep their name
@@ -144,16 +144,7 @@ def _export(flat: Callable, types: list[jax.ShapeDtypeStruct], path: str) -> jax
     except GigjaxError:
         raise
     except Exception:  # host callbacks, non-portable custom calls: run it unexported (a real error recurs there)
-        _write(path + _NOT_EXPORTABLE, b"")
+        write_cache_file(path + _NOT_EXPORTABLE, b"")
         return None
-    _write(path + _SUFFIX, bytes(data))
+    write_cache_file(path + _SUFFIX, bytes(data))
     return program
-
-
-def _write(path: str, data: bytes) -> None:
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with atomic_write(path, "wb") as f:
-            f.write(data)
-    except OSError:
-        pass  # a read-only or full cache folder only costs the tracing next time

@@ -243,7 +243,7 @@ def abstract(what: Any, trace: Callable[[], Any], model: Model, x: Any) -> Any:
     try:
         key = (what, treedef, tuple(abstract_type(leaf) if hasattr(leaf, "shape") else leaf for leaf in leaves))
         hash(key)
-    except TypeError:  # e.g. a plain-function model holding a list in its static structure
+    except TypeError:  # a leaf that is neither an array nor hashable
         return trace()
     if key not in _ABSTRACT:
         _ABSTRACT[key] = trace()

@@ -78,7 +78,7 @@ def _stems(paths: list[str]) -> list[str]:
 
 def _explainers(per_method: dict, post: dict, fused) -> dict:
     """{method: (the options of its explainer, the explainer)}: the fused map where several layers or
-    scales are fused, else the raw map (post-processed for display by :func:`_shown`)."""
+    scales are fused, else the raw map (``raw=True``; upsampled for the overlay by :func:`run`)."""
     out = {}
     for method, opts in per_method.items():
         if fused(method):
@@ -129,8 +129,8 @@ def run(args: argparse.Namespace) -> int:
             show = display.display_options(args, method)
             key = f"explain {method} {sorted(options.items())!r}"
             raw = np.asarray(program_cache.call(programs, key, fn, model, x, classes))
-            maps = raw if fused(method) else \
-                np.asarray(postprocess.upsample(plot.apply_sign(raw, show["sign"]), card.input_size))
+            maps = np.asarray(postprocess.upsample(plot.apply_sign(raw, show["sign"]), card.input_size)) \
+                if options.get("raw") else raw
             for i, stem in enumerate(stems[chunk]):
                 c = int(classes[i])
                 base = os.path.join(args.out, f"{stem}_{method}")
