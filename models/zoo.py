@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gigjax.errors import GigjaxError
-from gigjax.files import atomic_write
+from gigjax.files import write_cache_file
 from gigjax.models import convert
 from gigjax.models.card import ModelCard
 from gigjax.models.model import Model
@@ -75,12 +75,13 @@ def _cache_path(name: str, weights: str, num_classes: int) -> str:
 
 
 _SHAPES: dict[str, dict] = {}
+_UNSAVED: dict[str, str] = {}  # key → file of shapes traced in this process and not yet on disk
 
 
 def _expected_shapes(arch: Architecture, module: nn.Module) -> dict:
     """The variables of ``module`` as ``jax.ShapeDtypeStruct`` values, from ``module.init`` traced once
-    per version of the code: kept in memory and in ``<cache>/shapes/`` (tracing Lite0's ``init``
-    takes ~0.8 s on 2 cores, which every load paid)."""
+    per version of the code: kept in memory and, once a load succeeds (:func:`_save_shapes`), in
+    ``<cache>/shapes/`` (tracing Lite0's ``init`` takes ~0.8 s on 2 cores, which every load paid)."""
     key = hashlib.sha256(f"{code_digest()}|{module!r}|{arch.input_shape}".encode()).hexdigest()[:32]
     if key not in _SHAPES:
         path = os.path.join(cache_dir(), "shapes", key + ".json")
@@ -88,9 +89,17 @@ def _expected_shapes(arch: Architecture, module: nn.Module) -> dict:
         if shapes is None:
             x = jax.ShapeDtypeStruct((1, *arch.input_shape), jnp.float32)
             shapes = jax.eval_shape(module.init, jax.random.PRNGKey(0), x)
-            _write_shapes(path, shapes)
+            _UNSAVED[key] = path
         _SHAPES[key] = shapes
     return _SHAPES[key]
+
+
+def _save_shapes() -> None:
+    """Writes the shapes this process traced to the cache: called by a load that succeeded, so a
+    refused weight file leaves the cache folder as it was."""
+    for key, path in list(_UNSAVED.items()):
+        _write_shapes(path, _SHAPES[key])
+        del _UNSAVED[key]
 
 
 def _read_shapes(path: str) -> dict | None:
@@ -105,12 +114,7 @@ def _read_shapes(path: str) -> dict | None:
 
 def _write_shapes(path: str, shapes) -> None:
     flat = {k: [list(v.shape), str(v.dtype)] for k, v in convert.flatten_paths(shapes).items()}
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with atomic_write(path) as f:
-            json.dump(flat, f)
-    except OSError:
-        pass  # a read-only cache only costs the tracing next time
+    write_cache_file(path, json.dumps(flat))  # a read-only cache only costs the tracing next time
 
 
 def _read_gigjax_npz(path: str) -> dict:
@@ -242,6 +246,7 @@ def load_model(name: str = "efficientnet_lite0", weights: str | os.PathLike | No
     card = arch.card(num_classes)
     if class_names is not None:
         card = dataclasses.replace(card, class_names=class_names)
+    _save_shapes()
     return Model(module=module, variables=variables, card=card)
 
 
