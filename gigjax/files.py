@@ -1,4 +1,5 @@
-"""Durable file writes: every result, record and cache file gigjax writes goes through here.
+"""gigjax's record files: every result, record and cache file gigjax writes goes through here, and
+the JSON ones are read back with :func:`read_json`.
 
 :func:`atomic_write` writes to a temporary file in the same folder, flushes and ``fsync``\\ s it, then
 ``os.replace``\\ s it over the destination, so a reader (or a resumed run after a crash or
@@ -9,9 +10,21 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """The JSON value stored in ``path`` (UTF-8).
+
+    Raises:
+      OSError: the file is missing or unreadable (``FileNotFoundError`` when missing).
+      ValueError: it is not UTF-8 JSON (``json.JSONDecodeError`` or ``UnicodeDecodeError``).
+    """
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 @contextlib.contextmanager

@@ -5,10 +5,14 @@ choices or validator, a one-line doc, whether it may be an array, how a command-
 and a cheap value for smoke runs. :class:`gigjax.registry.Method` declares a method's options as a
 ``{name: Option}`` mapping; :func:`bind` validates given values against such a mapping. Everything
 else reads these declarations: ``gigjax.explainer``/``explain`` (validation, before tracing),
-``gigjax.describe``, ``gigjax methods`` and the flags of ``gigjax explain``/``evaluate``.
+``gigjax.describe``, ``gigjax methods`` and the flags of ``gigjax explain``/``evaluate``. The metric
+table declares the evaluation settings its rows read as Options too (see :mod:`gigjax.metrics.table`).
 
 Options that several methods share are defined here once (:data:`STEPS`, :data:`BASELINE`, ...); a
-method that needs another default writes ``STEPS.but(default=200)``. :data:`POSTPROCESSING` is the
+method that needs another default writes ``STEPS.but(default=200)``. An option of one part is declared
+in that part's module, beside the code it parameterises and whose defaults it gives: the Guided IG
+path's (:mod:`gigjax.paths.guided`), the straight path's quadrature (:mod:`gigjax.paths.straight`),
+a method's own (e.g. :mod:`gigjax.methods.integrated`). :data:`POSTPROCESSING` is the
 table of the options every method takes (applied by :mod:`gigjax.explain`); a method may declare one
 of them among its own options to change its default (GIG-CAM(F) declares ``scales=(1, 2)``).
 """
@@ -19,16 +23,13 @@ import argparse
 import dataclasses
 from typing import Any, Callable, Mapping
 
-import numpy as np
 
 from gigjax.baselines import NAMED as BASELINE_NAMES, check_baseline
 from gigjax.errors import GigjaxError
 from gigjax.fusion import FUSIONS, check_scales
-from gigjax.paths.guided import TIES
-from gigjax.paths.straight import QUADRATURES
 from gigjax.smoothing import KINDS as SMOOTHING_KINDS, check_key, check_sigma
 from gigjax.tokens import check_reshape
-from gigjax.validation import check_choice, check_fraction, check_positive_int
+from gigjax.validation import check_bool, check_choice, check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +47,9 @@ class Option:
       parse: ``text → value`` for the command-line flag (default: by the type of ``default``).
       quick: a cheap value for smoke runs (tests, ``--quick`` benchmarks), or ``None``.
       cli: whether commands get a flag for it.
+      flags: extra spellings of its command-line flag (e.g. ``("--step",)``).
+      affects_results: False for a value that only trades memory for speed (an evaluation setting
+        with False stays out of the run identity, see :class:`gigjax.evaluation.Settings`).
     """
 
     default: Any
@@ -56,6 +60,8 @@ class Option:
     parse: Callable[[str], Any] | None = None
     quick: Any = None
     cli: bool = True
+    flags: tuple[str, ...] = ()
+    affects_results: bool = True
 
     def but(self, **changes: Any) -> "Option":
         """This option with some fields changed, e.g. ``STEPS.but(default=200)``."""
@@ -126,12 +132,6 @@ def number_or_name(text: str) -> float | str:
 
 
 # -- validators ------------------------------------------------------------------------------------
-def _bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise GigjaxError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _layer(value: Any, name: str) -> str | tuple[str, ...] | None:
     """None, a layer path, or a non-empty sequence of layer paths."""
     if value is None or (isinstance(value, str) and value):
@@ -156,25 +156,17 @@ def _scales(value: Any, name: str) -> tuple[float, ...] | None:
     return None if value is None else check_scales(value)
 
 
-def _fraction(value: Any, name: str) -> float:
-    return check_fraction(value, name)
-
-
-def _distance(value: Any, name: str) -> float:
-    return check_fraction(value, name, low_open=False)
-
-
 # -- the post-processing options every method takes (gigjax.explain applies them) ------------------
 POSTPROCESSING: dict[str, Option] = {
     "layer": Option(None, "layer path(s) to explain, several fused by `fuse`; None: the model card's CAM layer "
                           "(methods that work on layers only)", check=_layer, parse=name_list),
     "fuse": Option("mean", "how several layers' maps are fused (mean: pytorch-grad-cam; max: LayerCAM)",
                    choices=("mean", "max")),
-    "relu": Option(True, "ReLU on the raw map(s)", check=_bool),
-    "normalize": Option(True, "per-image min-max normalisation to [0, 1]", check=_bool),
+    "relu": Option(True, "ReLU on the raw map(s)", check=check_bool),
+    "normalize": Option(True, "per-image min-max normalisation to [0, 1]", check=check_bool),
     "output_size": Option(None, "(H, W) of the result; None: the input's size", check=_size, cli=False),
     "raw": Option(False, "the method's raw map: no ReLU, no normalisation, native resolution, one layer",
-                  check=_bool, cli=False),
+                  check=check_bool, cli=False),
     "scales": Option(None, "multi-scale pyramid, e.g. 1,2 (any method; see gigjax.fusion)", check=_scales,
                      parse=number_list),
     "reshape": Option(None, "turns the layers' outputs into (B, h, w, K) maps, e.g. gigjax.tokens_to_grid(skip=1) "
@@ -190,32 +182,18 @@ POSTPROCESSING: dict[str, Option] = {
     "key": Option(None, "jax.random key (or int seed) of the smoothing noise; None: seed 0", check=check_key,
                   array=True, parse=int),
     "aug_smooth": Option(False, "average the maps of the input and its horizontal flip at multiplications "
-                                "0.9, 1, 1.1 (pytorch-grad-cam; see gigjax.augmentation)", check=_bool),
+                                "0.9, 1, 1.1 (pytorch-grad-cam; see gigjax.augmentation)", check=check_bool),
     "eigen_smooth": Option(False, "CAM methods: first principal component of the weighted activations "
-                                  "instead of their channel sum (pytorch-grad-cam)", check=_bool),
+                                  "instead of their channel sum (pytorch-grad-cam)", check=check_bool),
 }
 
 # -- options shared by several methods -------------------------------------------------------------
 STEPS = Option(50, "path steps T (model passes per image)", check=check_positive_int, quick=3)
-QUADRATURE = Option("gausslegendre", "quadrature rule of the straight path (see gigjax.paths.straight)",
-                    choices=QUADRATURES)
 BASELINE = Option("black", f"path baseline x': {' or '.join(map(repr, BASELINE_NAMES))}, a number or an "
                            f"array in normalised space (see gigjax.baselines)",
                   check=lambda value, name: check_baseline(value), array=True, parse=number_or_name)
 PATH_BATCH = Option(16, "straight-path steps evaluated together (memory grows with it)", check=check_positive_int)
-FRACTION = Option(0.25, "Guided IG: fraction of the remaining features moved per step", check=_fraction)
-MAX_DIST = Option(0.02, "Guided IG: largest distance from the straight line (0 gives the straight line)",
-                  check=_distance)
-TIES = Option("exact", "Guided IG: features tied at a step's threshold move together (exact, PAIR) or in "
-                       "fixed-rank groups (rank)", choices=TIES)
 CHANNEL_REDUCE = Option("sum", "input attribution → map: signed sum over channels, or sum of |.|",
                         choices=("sum", "abs_sum"))
-RELU_PLACEMENT = Option("step", "CAM path terms: ReLU on every step's map (step, official) or once at the "
-                                "end (final)", choices=("step", "final"))
-FEATURE_BASELINE = Option("zero", "CAM path terms: A_k (zero, official) or A_k - A_k(x') (baseline)",
-                          choices=("zero", "baseline"))
-PATH_SIGNAL = Option("gradient", "GIG-CAM path selection: |dS/dx| (gradient, as Guided IG) or the step's "
-                                 "upsampled CAM (cam)", choices=("gradient", "cam"))
 CHUNK = Option(32, "masked or ablated forward passes evaluated together (memory grows with it)",
                check=check_positive_int, quick=8)
-DENOISE = Option(False, "keep the top 10 % singular components of the base components", check=_bool)

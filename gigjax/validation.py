@@ -76,6 +76,13 @@ def check_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """True or False (a numpy bool too) as a bool, or a GigjaxError naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise GigjaxError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_fraction(value: Any, name: str, *, low_open: bool = True) -> float:
     """A number in (0, 1] (or [0, 1] when ``low_open`` is False)."""
     v = as_number(value, name)

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gigjax.errors import GigjaxError
-from gigjax.files import write_cache_file
+from gigjax.files import read_json, write_cache_file
 from gigjax.models import convert
 from gigjax.models.card import ModelCard
 from gigjax.models.model import Model
@@ -104,8 +104,7 @@ def _save_shapes() -> None:
 
 def _read_shapes(path: str) -> dict | None:
     try:
-        with open(path, encoding="utf-8") as f:
-            flat = json.load(f)
+        flat = read_json(path)
         return convert.unflatten_variables({k: jax.ShapeDtypeStruct(tuple(shape), np.dtype(dtype))
                                             for k, (shape, dtype) in flat.items()})
     except (OSError, ValueError, TypeError):  # missing, torn or foreign: trace init again

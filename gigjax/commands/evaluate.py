@@ -20,7 +20,6 @@ from gigjax.data import open_dataset
 from gigjax.errors import GigjaxError
 from gigjax.evaluation import Evaluation
 from gigjax.evaluation.class_targets import CLASS_MAPS, MAPPED_TARGETS
-from gigjax.evaluation.settings import settings_flags, settings_of
 from gigjax.metrics import METRICS, TABLE
 from gigjax.models import available_models, load_model
 
@@ -67,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"comma-separated, any of {', '.join(TABLE)} (default: {', '.join(METRICS)})")
     e.add_argument("--batch-size", type=int, default=8, help="images per batch (rounded up to the device count)")
     e.add_argument("--out", default="gigjax-eval", help="output folder; an existing run there is resumed")
-    settings_flags(e.add_argument, cli_options.number_list)
+    cli_options.add_setting_arguments(e)
     e.add_argument("--examples", type=int, default=4, help="images shown in the example-map grid")
     e.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="an unreadable image stops the run (raise) or is recorded as failed (skip)")
@@ -127,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     methods = tuple(args.methods)
     evaluation = Evaluation(
         model, dataset, methods, args.out, metrics=tuple(args.metrics), batch_size=args.batch_size,
-        limit=args.limit, settings=settings_of(args),
+        limit=args.limit, settings=cli_options.setting_values(args),
         method_options=cli_options.method_options(args, methods), postprocess=_postprocess(args),
         class_map=args.class_map, mapped_target=args.mapped_target, examples=args.examples,
         on_error=args.on_error, progress=not args.no_progress,

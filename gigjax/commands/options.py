@@ -17,6 +17,7 @@ import argparse
 from typing import Any
 
 from gigjax.errors import GigjaxError
+from gigjax.metrics import declared_settings
 from gigjax.options import POSTPROCESSING, Option, name_list, number_list  # noqa: F401  (re-exported)
 from gigjax.registry import available_methods, get_method
 
@@ -102,6 +103,22 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
             g.add_argument(f"--{flag}", **kwargs)
         except argparse.ArgumentError:  # the command defines --NAME itself (e.g. --batch-size)
             g.add_argument(f"--opt-{flag}", **kwargs)
+
+
+def add_setting_arguments(group) -> None:
+    """One ``--NAME`` flag (and its declared extra spellings) per evaluation setting the metric table
+    declares (:func:`gigjax.metrics.declared_settings`), with its doc and default."""
+    for name, option in declared_settings().items():
+        spec = _flag(option)
+        if option.choices is not None:
+            spec["choices"] = option.choices
+        group.add_argument(f"--{name.replace('_', '-')}", *option.flags, dest=name, default=option.default,
+                           help=_escape(f"{option.doc} (default: {_text(option.default)})"), **spec)
+
+
+def setting_values(args: argparse.Namespace) -> dict:
+    """The evaluation settings a namespace built with :func:`add_setting_arguments` holds."""
+    return {name: getattr(args, name) for name in declared_settings()}
 
 
 def method_options(args: argparse.Namespace, methods: tuple[str, ...]) -> dict[str, dict]:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 import re
 from typing import Callable, Sequence
@@ -37,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gigjax.errors import GigjaxError
+from gigjax.files import read_json
 from gigjax.validation import is_concrete
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,8 +44,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 @functools.lru_cache(maxsize=1)
 def _classmap() -> dict:
-    with open(os.path.join(_HERE, "classmap.json"), encoding="utf-8") as f:
-        return json.load(f)
+    return read_json(os.path.join(_HERE, "classmap.json"))
 
 
 @functools.lru_cache(maxsize=1)

@@ -8,7 +8,6 @@ boxes (records carry boxes only), which is more lenient for non-convex objects.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 
@@ -18,6 +17,7 @@ from gigjax.data.records import Record
 from gigjax.data.source import Dataset
 from gigjax.data.voc import canonical_voc_name, make_record
 from gigjax.errors import GigjaxError
+from gigjax.files import read_json
 from gigjax.imageio import read_image
 
 COCO_CLASSES: tuple[str, ...] = (
@@ -61,9 +61,8 @@ class CocoJson(Dataset):
     def __init__(self, path: str, images: str | None = None):
         path = os.fspath(path)
         try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = read_json(path)
+        except (OSError, ValueError) as exc:
             raise GigjaxError(f"{path}: not a readable COCO JSON file ({exc})") from None
         if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "categories")):
             raise GigjaxError(f"{path}: not a COCO instances file (needs 'images' and 'categories' lists)")

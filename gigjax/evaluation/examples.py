@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from gigjax.evaluation.scoring import ExampleMap
-from gigjax.files import atomic_write
+from gigjax.files import atomic_write, read_json
 from gigjax.imageio import _font, overlay
 
 CELL = 224      # px per grid cell
@@ -55,8 +55,7 @@ def _read(folder: str, method: str, index: int) -> tuple[np.ndarray | None, dict
     label_path = os.path.join(folder, method, f"{index}.json")
     label = {}
     if os.path.isfile(label_path):
-        with open(label_path, encoding="utf-8") as f:
-            label = json.load(f)
+        label = read_json(label_path)
     path = os.path.join(folder, method, f"{index}.png")
     if not os.path.isfile(path):
         return None, label

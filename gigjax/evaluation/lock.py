@@ -16,6 +16,7 @@ import os
 import socket
 
 from gigjax.errors import GigjaxError
+from gigjax.files import read_json
 
 LOCK = "run.lock"
 
@@ -32,8 +33,7 @@ def _alive(pid: int) -> bool:
 
 def _holder(path: str) -> dict | None:
     try:
-        with open(path, encoding="utf-8") as f:
-            holder = json.load(f)
+        holder = read_json(path)
         return holder if isinstance(holder, dict) else {}
     except FileNotFoundError:
         return None

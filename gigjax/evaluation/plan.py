@@ -82,10 +82,6 @@ def plan_run(model: Model, dataset: Dataset, methods: Sequence[str], *, metrics:
         raise GigjaxError("no method given")
     for method in methods:
         get_method(method)
-    known = tuple(f.name for f in dataclasses.fields(Settings) if f.name != "metrics")
-    unknown = sorted(set(settings or {}) - set(known))
-    if unknown:
-        raise GigjaxError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
     run_settings = Settings(metrics=tuple(metrics), **(settings or {}))
     check_positive_int(batch_size, "batch size")
     if limit is not None:

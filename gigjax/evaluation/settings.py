@@ -1,64 +1,77 @@
 """The metric settings of an evaluation run, validated when built (part of the run's identity:
-changing one needs a new output folder)."""
+changing one needs a new output folder).
+
+Each setting is declared once, as a :class:`gigjax.options.Option` on the metric-table rows that
+read it (:mod:`gigjax.metrics.table`); :class:`Settings` holds a value for every declared one.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+from types import MappingProxyType
+from typing import Any, Iterable
 
 from gigjax.errors import GigjaxError
-from gigjax.metrics import SPACES, TOLERANCE, check_metrics, metric, of_family
-from gigjax.metrics import infidelity, road, sensitivity  # the modules (their default constants)
-from gigjax.validation import check_choice, check_int, check_number, check_positive_int
+from gigjax.metrics import check_metrics, declared_settings, metric, of_family
 
 
-def setting(default, help: str, *, choices: tuple | None = None, aliases: tuple[str, ...] = ()):
-    """One evaluation setting, declared once: its default, its one-line doc (``--help``), its choices
-    and extra flag spellings. Used as a :class:`Settings` field."""
-    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "aliases": aliases})
-
-
-@dataclasses.dataclass(frozen=True)
 class Settings:
-    """Which metrics a run computes, and the settings they read.
+    """Which metrics a run computes, and the value of every setting the metric table declares.
+
+    ``Settings(metrics, **values)``: each given value is validated by its declaration; the others take
+    their declared defaults. A setting reads as an attribute (``settings.tolerance``). Immutable and
+    hashable (a static argument of the jitted evaluation steps).
 
     Attributes:
-      metrics: metric names (rows of :data:`gigjax.metrics.TABLE`).
-      every other field: a setting, documented once by its :func:`setting` declaration below (read
-        by ``gigjax evaluate``'s flags, see :func:`settings_flags`).
+      metrics: metric names (rows of :data:`gigjax.metrics.TABLE`), without repeats.
+      values: ``{setting: value}`` (read-only) for every declared setting.
 
     Raises:
-      GigjaxError: an unknown metric or a bad setting.
+      GigjaxError: an unknown metric or setting, or a bad value.
     """
 
-    metrics: tuple[str, ...]
-    tolerance: int = setting(TOLERANCE, "pointing game tolerance in pixels (a hit is strictly closer)")
-    masking_space: str = setting("normalized", "average drop / increase: multiply the normalised input "
-                                 "(normalized) or the pixels (pixel)", choices=SPACES)
-    pixels_per_step: int = setting(224, "deletion/insertion: pixels changed per step (RISE used 224 and "
-                                   "1792 at 224x224)", aliases=("--step",))
-    curve_chunk: int = setting(8, "deletion/insertion steps evaluated per model call (bounds memory: "
-                               "curve_chunk x batch images; results unchanged, so not part of the identity)")
-    seed: int = setting(0, "seeds the per-image PRNG keys of the random metrics (ImageBatch.keys)")
-    road_percentiles: tuple[float, ...] = setting(road.PERCENTILES, "road_morf/road_lerf: % of pixels "
-                                                  "removed, each in (0, 100), comma-separated")
-    road_noise: float = setting(road.NOISE, "road_morf/road_lerf: imputation noise std in normalised "
-                                "units (0: none; pytorch-grad-cam: 0.01)")
-    perturbations: int = setting(infidelity.SAMPLES, "infidelity/sensitivity_max: perturbed samples per "
-                                 "image (captum: 10)")
-    infidelity_sigma: float = setting(infidelity.SIGMA, "infidelity: std of the Gaussian perturbations "
-                                      "(normalised units)")
-    sensitivity_radius: float = setting(sensitivity.RADIUS, "sensitivity_max: perturbation radius r, "
-                                        "|delta|_inf <= r (captum: 0.02)")
+    __slots__ = ("metrics", "values")
 
-    def __post_init__(self):
-        object.__setattr__(self, "metrics", check_metrics(self.metrics))
-        check_choice(self.masking_space, "masking space", SPACES)
-        check_positive_int(self.pixels_per_step, "pixels per step")
-        check_positive_int(self.curve_chunk, "curve chunk")
-        check_int(self.seed, "seed")
-        _check_anchor_settings(self)
-        if isinstance(self.tolerance, bool) or not isinstance(self.tolerance, int) or self.tolerance < 0:
-            raise GigjaxError(f"tolerance must be a non-negative integer (pixels), got {self.tolerance!r}")
+    def __init__(self, metrics: Iterable[str], **values: Any):
+        declared = declared_settings()
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            raise GigjaxError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(declared)}")
+        bound = {name: option.default for name, option in declared.items()}
+        for name, value in values.items():
+            bound[name] = declared[name].validate(value, name.replace("_", " "))
+            try:
+                hash(bound[name])
+            except TypeError:
+                raise GigjaxError(f"setting {name} must be hashable (a tuple, not a list), got {value!r}") from None
+        object.__setattr__(self, "metrics", check_metrics(metrics))
+        object.__setattr__(self, "values", MappingProxyType(bound))
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails: a setting's value
+        if not name.startswith("_"):
+            values = object.__getattribute__(self, "values")
+            if name in values:
+                return values[name]
+        raise AttributeError(f"{type(self).__name__} has no setting {name!r}")
+
+    def __setattr__(self, name: str, value: Any):
+        raise AttributeError("Settings are immutable: build new ones")
+
+    def __reduce__(self):
+        return _rebuild, (self.metrics, dict(self.values))
+
+    def _key(self) -> tuple:
+        return self.metrics, tuple(self.values.items())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
+        return f"Settings(metrics={self.metrics!r}, {values})"
 
     @property
     def confidence_metrics(self) -> tuple[str, ...]:
@@ -69,47 +82,19 @@ class Settings:
         return of_family(self.metrics, "localization")
 
     def identity(self) -> dict:
-        """The metrics and every setting one of them reads (their table rows' ``settings``)."""
+        """The metrics and every setting one of them reads that affects its results."""
         out: dict = {"metrics": list(self.metrics)}
         for name in self.metrics:
-            for setting in metric(name).settings:
-                value = getattr(self, setting)
-                out[setting] = list(value) if isinstance(value, tuple) else value
+            for setting, option in metric(name).settings.items():
+                if option.affects_results:
+                    value = self.values[setting]
+                    out[setting] = list(value) if isinstance(value, tuple) else value
         return out
 
 
-def _check_anchor_settings(settings: Settings) -> None:
-    """Validates (and canonicalises) the ROAD / Infidelity / Max-Sensitivity settings."""
-    percentiles = settings.road_percentiles
-    if isinstance(percentiles, (str, bytes)) or not hasattr(percentiles, "__iter__"):
-        raise GigjaxError(f"road percentiles must be a list of numbers in (0, 100), got {percentiles!r}")
-    values = tuple(check_number(q, "road percentile") for q in percentiles)
-    if not values or any(not 0 < q < 100 for q in values):
-        raise GigjaxError(f"road percentiles must be a non-empty list of numbers in (0, 100), got {percentiles!r}")
-    object.__setattr__(settings, "road_percentiles", values)
-    object.__setattr__(settings, "road_noise", check_number(settings.road_noise, "road noise"))
-    object.__setattr__(settings, "perturbations", check_positive_int(settings.perturbations, "perturbations"))
-    for name in ("infidelity_sigma", "sensitivity_radius"):
-        object.__setattr__(settings, name, check_number(getattr(settings, name), name.replace("_", " "), positive=True))
-
-
-def setting_fields() -> tuple[dataclasses.Field, ...]:
-    """Every declared setting of :class:`Settings` (all fields but ``metrics``)."""
-    return tuple(f for f in dataclasses.fields(Settings) if f.name != "metrics")
-
-
-def settings_flags(add_argument, list_type) -> None:
-    """Adds one ``--NAME`` flag per setting through ``add_argument`` (an argparse group's), typed by
-    its default (``list_type`` parses a comma-separated tuple), with its declared help and default."""
-    for f in setting_fields():
-        meta = f.metadata
-        kind = list_type if isinstance(f.default, tuple) else type(f.default)
-        shown = ",".join(f"{v:g}" for v in f.default) if isinstance(f.default, tuple) else f.default
-        extra = {"choices": meta["choices"]} if meta["choices"] else {"type": kind}
-        add_argument(f"--{f.name.replace('_', '-')}", *meta["aliases"], dest=f.name, default=f.default,
-                     help=f"{meta['help']} (default: {shown})".replace("%", "%%"), **extra)
-
-
-def settings_of(args) -> dict:
-    """The settings an argparse namespace built with :func:`settings_flags` holds."""
-    return {f.name: getattr(args, f.name) for f in setting_fields()}
+def _rebuild(metrics: tuple[str, ...], values: dict) -> Settings:
+    """Unpickles :class:`Settings` (the values were validated when first built)."""
+    settings = object.__new__(Settings)
+    object.__setattr__(settings, "metrics", metrics)
+    object.__setattr__(settings, "values", MappingProxyType(values))
+    return settings

@@ -25,7 +25,7 @@ import os
 from typing import Callable, Iterable
 
 from gigjax.errors import GigjaxError
-from gigjax.files import atomic_write
+from gigjax.files import atomic_write, read_json
 
 RESULTS = "results.jsonl"
 MANIFEST = "run.json"
@@ -107,9 +107,8 @@ class ResultStore:
         manifest = {"format": FORMAT, "identity": identity, "methods": {}}
         if os.path.isfile(self.manifest_path):
             try:
-                with open(self.manifest_path, encoding="utf-8") as f:
-                    manifest = json.load(f)
-            except (OSError, json.JSONDecodeError) as exc:
+                manifest = read_json(self.manifest_path)
+            except (OSError, ValueError) as exc:
                 raise GigjaxError(f"{self.manifest_path} is damaged ({exc}); use a new --out folder") from None
             old = manifest.get("identity", {})
             if old != identity:

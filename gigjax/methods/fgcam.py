@@ -35,13 +35,15 @@ from gigjax.methods.perturb import fixed_classes
 from gigjax.methods.scorecam import scorecam_weights
 from gigjax.models import Model
 from gigjax.models.relevance_plan import Conv, Pass, Plan, Pool, Residual, Step  # noqa: F401  (re-exported)
-from gigjax.options import CHUNK, DENOISE, Option
+from gigjax.options import CHUNK, Option
 from gigjax.probe import probe
 from gigjax.registry import Method, register
 from gigjax.surgery import Call, record_calls
 from gigjax.targets import Targets
+from gigjax.validation import check_bool
 
 INPUT = "input"
+DENOISE = Option(False, "keep the top 10 % singular components of the base components", check=check_bool)
 BASE = Option("gradcam", "the base layer's channel weights: Grad-CAM's or the official Score-CAM's",
               choices=("gradcam", "scorecam"))
 

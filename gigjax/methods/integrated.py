@@ -35,19 +35,27 @@ from gigjax.boundary import check_call
 from gigjax.errors import GigjaxError
 from gigjax.methods import path_terms
 from gigjax.models import Model
-from gigjax.options import (BASELINE, CHANNEL_REDUCE, FEATURE_BASELINE, FRACTION, MAX_DIST, PATH_BATCH,
-                            PATH_SIGNAL, POSTPROCESSING, QUADRATURE, RELU_PLACEMENT, STEPS, TIES, bind)
+from gigjax.options import BASELINE, CHANNEL_REDUCE, PATH_BATCH, POSTPROCESSING, STEPS, Option, bind
 from gigjax.paths import guided_path, straight_path
+from gigjax.paths.guided import FRACTION, GUIDED_STEPS, MAX_DIST, TIES
+from gigjax.paths.straight import QUADRATURE
 from gigjax.probe import probe, resolve_layers
 from gigjax.registry import Method, register
 from gigjax.targets import Targets, freeze_targets, target_scores
 
 STRAIGHT = {"steps": STEPS, "quadrature": QUADRATURE, "baseline": BASELINE, "batch_size": PATH_BATCH}
-GUIDED = {"steps": STEPS.but(default=200), "fraction": FRACTION, "max_dist": MAX_DIST, "baseline": BASELINE,
-          "ties": TIES}
-CAM_TERMS = {"relu_placement": RELU_PLACEMENT, "feature_baseline": FEATURE_BASELINE}
+GUIDED = {"steps": GUIDED_STEPS, "fraction": FRACTION, "max_dist": MAX_DIST, "baseline": BASELINE, "ties": TIES}
+CAM_TERMS = {
+    "relu_placement": Option("step", "CAM path terms: ReLU on every step's map (step, official) or once at the "
+                                     "end (final)", choices=("step", "final")),
+    "feature_baseline": Option("zero", "CAM path terms: A_k (zero, official) or A_k - A_k(x') (baseline)",
+                               choices=("zero", "baseline")),
+}
 INTEGRATED_GRADCAM = {**STRAIGHT, "quadrature": QUADRATURE.but(default="riemann_left"), **CAM_TERMS}
-GIGCAM = {**GUIDED, "steps": STEPS, "path_signal": PATH_SIGNAL, **CAM_TERMS}
+GIGCAM = {**GUIDED, "steps": STEPS,
+          "path_signal": Option("gradient", "GIG-CAM path selection: |dS/dx| (gradient, as Guided IG) or the "
+                                            "step's upsampled CAM (cam)", choices=("gradient", "cam")),
+          **CAM_TERMS}
 
 
 def check_steps(options: dict) -> dict:

@@ -13,8 +13,8 @@ table that describes each one, and a host-side streaming :class:`Aggregator`.
   (:mod:`gigjax.metrics.infidelity`), :func:`sensitivity_max` (:mod:`gigjax.metrics.sensitivity`).
 
 :data:`TABLE` (:mod:`gigjax.metrics.table`) has one :class:`Metric` row per metric: its family, the
-jitted computation, how it aggregates and how it reads in a report. A new metric is one function and
-one row there.
+jitted computation, the settings it reads, how it aggregates and how it reads in a report. A new
+metric is one function and one row there.
 """
 
 from gigjax.metrics.accumulators import Accumulator, Mean, MeanCurve, PairMean, PointingAccuracy
@@ -30,15 +30,16 @@ from gigjax.metrics.faithfulness import (SPACES, average_drop, class_probability
                                          mask_input, masked_confidence)
 from gigjax.metrics.localization import (TOLERANCE, box_region, energy_pointing_game, max_point, pointing_game,
                                          to_image_size, valid_pixels)
-from gigjax.metrics.table import (TABLE, Metric, check_metrics, default_metrics, metric, of_family,
-                                  register_metric)
+from gigjax.metrics.table import (TABLE, Metric, check_metrics, declared_settings, default_metrics, metric,
+                                  of_family, register_metric)
 
 #: The default metrics (the table's rows with ``default=True``, in table order).
 METRICS = default_metrics()
 
 __all__ = ["Accumulator", "Aggregator", "ImageBatch", "METRICS", "Mean", "MeanCurve", "Metric", "PairBatch",
            "PairMean", "PointingAccuracy", "SPACES", "TABLE", "TOLERANCE", "auc", "average_drop", "blur",
-           "box_region", "causal_curve", "check_metrics", "class_probability", "complexity", "default_metrics",
+           "box_region", "causal_curve", "check_metrics", "class_probability", "complexity",
+           "declared_settings", "default_metrics",
            "energy_pointing_game", "fractions", "gaussian_kernel", "impute", "increase_in_confidence", "infidelity_of",
            "infidelity_score", "layer_groups", "mask_input",
            "masked_confidence", "max_point", "metric", "num_steps", "of_family", "pointing_game",

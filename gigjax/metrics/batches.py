@@ -13,6 +13,12 @@ from typing import Any, Callable
 import jax
 
 from gigjax.metrics.faithfulness import masked_confidence
+from gigjax.options import Option
+from gigjax.validation import check_int
+
+#: The evaluation setting :attr:`ImageBatch.keys` reads: a row of a random metric includes it.
+KEY_SETTINGS = {"seed": Option(0, "seeds the per-image PRNG keys of the random metrics (ImageBatch.keys)",
+                               check=check_int)}
 
 
 class ImageBatch:
@@ -40,8 +46,8 @@ class ImageBatch:
     @property
     def keys(self) -> jax.Array:
         """(B,) PRNG keys, one per image: ``fold_in(PRNGKey(settings.seed), dataset index)``, so a random
-        metric gives the same value whatever the batch, the device count or a resume (its row lists
-        ``"seed"`` in ``settings``)."""
+        metric gives the same value whatever the batch, the device count or a resume (its row's
+        ``settings`` include :data:`KEY_SETTINGS`)."""
         base = jax.random.PRNGKey(self.settings.seed)
         return jax.vmap(lambda i: jax.random.fold_in(base, i))(self.indices)
 

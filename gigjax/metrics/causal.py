@@ -21,11 +21,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gigjax.validation import check_choice
+from gigjax.options import Option
+from gigjax.validation import check_choice, check_positive_int
 
 MODES = ("deletion", "insertion")
 BLUR_SIZE = 11
 BLUR_SIGMA = 5.0
+PIXELS_PER_STEP = 224  # RISE's figure at 224×224 (it also used 1792)
+CHUNK = 8
+
+#: The evaluation settings Deletion and Insertion read (see :mod:`gigjax.metrics.table`).
+SETTINGS = {
+    "pixels_per_step": Option(PIXELS_PER_STEP, "deletion/insertion: pixels changed per step (RISE used 224 "
+                                               "and 1792 at 224x224)", check=check_positive_int, flags=("--step",)),
+    "curve_chunk": Option(CHUNK, "deletion/insertion steps evaluated per model call (bounds memory: curve_chunk "
+                                 "x batch images; results unchanged, so not part of the identity)",
+                          check=check_positive_int, affects_results=False),
+}
 
 
 def _reflect(index: int, n: int) -> int:
@@ -88,7 +100,7 @@ def saliency_rank(saliency: jax.Array) -> jax.Array:
 
 
 def causal_curve(model, x: jax.Array, saliency: jax.Array, classes: jax.Array, *, mode: str = "deletion",
-                 pixels_per_step: int = 224, chunk: int = 8) -> jax.Array:
+                 pixels_per_step: int = PIXELS_PER_STEP, chunk: int = CHUNK) -> jax.Array:
     """The Deletion or Insertion curve of each image.
 
     Args:

@@ -20,9 +20,13 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from gigjax.options import Option
 from gigjax.validation import check_choice
 
 SPACES = ("normalized", "pixel")
+#: The evaluation setting Average Drop and Increase in Confidence read (see :mod:`gigjax.metrics.table`).
+SETTINGS = {"masking_space": Option("normalized", "average drop / increase: multiply the normalised input "
+                                                  "(normalized) or the pixels (pixel)", choices=SPACES)}
 
 
 def mask_input(model, x: jax.Array, maps: jax.Array, space: str = "normalized") -> jax.Array:

@@ -17,15 +17,24 @@ value; the n extra model calls per image run as ``lax.map`` over the samples.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
 from gigjax.metrics.faithfulness import class_probability
 from gigjax.numerics import safe_divide
+from gigjax.options import Option
+from gigjax.validation import check_number
 
 #: Default number of perturbations (captum's ``n_perturb_samples``) and their standard deviation.
 SAMPLES = 10
 SIGMA = 0.1
+
+#: The evaluation setting of Infidelity alone (the perturbation count it shares with Max-Sensitivity
+#: is declared in :mod:`gigjax.metrics.table`).
+SETTINGS = {"infidelity_sigma": Option(SIGMA, "infidelity: std of the Gaussian perturbations (normalised units)",
+                                       check=functools.partial(check_number, positive=True))}
 
 
 def gaussian_perturbations(keys: jax.Array, shape: tuple[int, ...], samples: int, sigma: float) -> jax.Array:

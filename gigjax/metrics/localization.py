@@ -22,7 +22,21 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from gigjax.errors import GigjaxError
+from gigjax.options import Option
+
 TOLERANCE = 15  # pixels; TorchRay / Zhang et al. (a hit needs distance strictly below it)
+
+
+def _tolerance(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise GigjaxError(f"{name} must be a non-negative integer (pixels), got {value!r}")
+    return value
+
+
+#: The evaluation setting the Pointing Game reads (see :mod:`gigjax.metrics.table`).
+SETTINGS = {"tolerance": Option(TOLERANCE, "pointing game tolerance in pixels (a hit is strictly closer)",
+                                check=_tolerance)}
 
 
 def to_image_size(maps: jax.Array, sizes: jax.Array, canvas: tuple[int, int]) -> jax.Array:

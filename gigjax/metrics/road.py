@@ -28,7 +28,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.sparse.linalg import cg
 
+from gigjax.errors import GigjaxError
 from gigjax.metrics.faithfulness import class_probability
+from gigjax.options import Option
+from gigjax.validation import check_number
 
 #: pytorch-grad-cam's default percentiles and imputation noise.
 PERCENTILES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
@@ -36,6 +39,25 @@ NOISE = 0.01
 #: Conjugate-gradient stopping rule: relative residual ``TOLERANCE`` or ``MAX_ITERATIONS`` steps.
 TOLERANCE = 1e-6
 MAX_ITERATIONS = 2000
+
+
+def _percentiles(value, name: str) -> tuple[float, ...]:
+    """A non-empty sequence of numbers in (0, 100) → a tuple of floats."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise GigjaxError(f"{name} must be a list of numbers in (0, 100), got {value!r}")
+    values = tuple(check_number(q, f"each of the {name}") for q in value)
+    if not values or any(not 0 < q < 100 for q in values):
+        raise GigjaxError(f"{name} must be a non-empty list of numbers in (0, 100), got {value!r}")
+    return values
+
+
+#: The evaluation settings ROAD MoRF and LeRF read (see :mod:`gigjax.metrics.table`).
+SETTINGS = {
+    "road_percentiles": Option(PERCENTILES, "road_morf/road_lerf: % of pixels removed, each in (0, 100), "
+                                            "comma-separated", check=_percentiles),
+    "road_noise": Option(NOISE, "road_morf/road_lerf: imputation noise std in normalised units (0: none; "
+                                "pytorch-grad-cam: 0.01)", check=check_number),
+}
 
 # numpy, not jnp: importing gigjax must start no JAX backend (jax.distributed.initialize comes first)
 _WEIGHTS = np.asarray([[1 / 12, 1 / 6, 1 / 12], [1 / 6, 0.0, 1 / 6], [1 / 12, 1 / 6, 1 / 12]], np.float32)

@@ -13,14 +13,23 @@ re-explanations run as ``lax.map`` over the samples.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
 
+from gigjax.options import Option
+from gigjax.validation import check_number
+
 #: Default number of perturbations (captum's ``n_perturb_samples``) and their radius (``perturb_radius``).
 SAMPLES = 10
 RADIUS = 0.02
+
+#: The evaluation setting of Max-Sensitivity alone (the perturbation count it shares with Infidelity
+#: is declared in :mod:`gigjax.metrics.table`).
+SETTINGS = {"sensitivity_radius": Option(RADIUS, "sensitivity_max: perturbation radius r, |delta|_inf <= r (captum: "
+                                                 "0.02)", check=functools.partial(check_number, positive=True))}
 
 
 def uniform_perturbations(keys: jax.Array, shape: tuple[int, ...], samples: int, radius: float) -> jax.Array:

@@ -41,10 +41,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gigjax.options import STEPS, Option
 from gigjax.validation import check_choice, check_fraction, check_positive_int, is_concrete
 from gigjax.paths.base import Observe, PathStep, Term, tree_add, tree_zeros_like
 
-TIES = ("exact", "rank")
+TIE_RULES = ("exact", "rank")
+
+# The Guided IG path's options, declared once: the defaults of guided_path / guided_step and the
+# options of the methods that walk the path (gigjax.methods.integrated).
+GUIDED_STEPS = STEPS.but(default=200)  # PAIR's default
+FRACTION = Option(0.25, "Guided IG: fraction of the remaining features moved per step", check=check_fraction)
+MAX_DIST = Option(0.02, "Guided IG: largest distance from the straight line (0 gives the straight line)",
+                  check=functools.partial(check_fraction, low_open=False))
+TIES = Option("exact", "Guided IG: features tied at a step's threshold move together (exact, PAIR) or in "
+                       "fixed-rank groups (rank)", choices=TIE_RULES)
 
 
 def _bit_dtypes(dtype) -> tuple[jnp.dtype, int]:
@@ -112,8 +122,8 @@ def _select_groups(bits, capacity, needed, k, tol, ties, top, passes):
 
 
 def guided_step(x: jax.Array, saliency: jax.Array, x_input: jax.Array, x_baseline: jax.Array,
-                alpha: jax.Array, *, fraction: float = 0.25, max_dist: float = 0.02, ties: str = "exact",
-                rtol: float | None = None) -> jax.Array:
+                alpha: jax.Array, *, fraction: float = FRACTION.default, max_dist: float = MAX_DIST.default,
+                ties: str = TIES.default, rtol: float | None = None) -> jax.Array:
     """One Guided IG move of ONE image: the next path point after x, whose step ends at ``alpha``.
 
     ``fraction``, ``max_dist`` and ``alpha`` may be traced values.
@@ -169,12 +179,12 @@ def check_guided(steps, fraction, max_dist, ties) -> None:
     for name, value, low_open in (("fraction", fraction, True), ("max_dist", max_dist, False)):
         if is_concrete(value):
             check_fraction(value, name, low_open=low_open)
-    check_choice(ties, "ties", TIES)
+    check_choice(ties, "ties", TIE_RULES)
 
 
 def guided_path(observe: Observe, term: Term, x: jax.Array, baseline: jax.Array, *,
-                signal: Callable[[object], jax.Array], steps: int = 200, fraction: float = 0.25,
-                max_dist: float = 0.02, ties: str = "exact"):
+                signal: Callable[[object], jax.Array], steps: int = GUIDED_STEPS.default,
+                fraction: float = FRACTION.default, max_dist: float = MAX_DIST.default, ties: str = TIES.default):
     """Σ_t term(observe(x_t), step_t) along the Guided IG path from ``baseline`` to ``x``.
 
     Args:

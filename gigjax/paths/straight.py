@@ -21,10 +21,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from gigjax.errors import GigjaxError
+from gigjax.options import Option
 from gigjax.validation import check_choice, check_positive_int
 from gigjax.paths.base import Observe, PathStep, Term, tree_add, tree_zeros_like
 
 QUADRATURES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
+#: The straight path's quadrature option (the default of :func:`straight_path`).
+QUADRATURE = Option("gausslegendre", "quadrature rule of the straight path (see gigjax.paths.straight)",
+                    choices=QUADRATURES)
 
 
 @functools.lru_cache(maxsize=64)
@@ -84,7 +88,7 @@ def integrate(step_fn, alphas: np.ndarray, weights: np.ndarray, batch_size: int 
 
 
 def straight_path(observe: Observe, term: Term, x: jax.Array, baseline: jax.Array, *, steps: int,
-                  quadrature_rule: str = "gausslegendre", batch_size: int | None = None):
+                  quadrature_rule: str = QUADRATURE.default, batch_size: int | None = None):
     """Σ_j term(observe(x_j), step_j) along x_j = x' + α_j (x − x').
 
     Args:

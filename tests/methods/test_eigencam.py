@@ -41,6 +41,13 @@ def test_eigen_smooth_projects_the_weighted_activations(toy, toy_x, probe_np, ra
     np.testing.assert_allclose(raw(toy, toy_x, "layercam", 1, eigen_smooth=True), lc, atol=1e-4 * np.abs(lc).max())
 
 
+def test_eigengradcam_is_hirescam_with_eigen_smooth(toy, toy_x, raw):
+    eigen = raw(toy, toy_x, "eigengradcam", 2)
+    np.testing.assert_array_equal(eigen, raw(toy, toy_x, "hirescam", 2, eigen_smooth=True))
+    np.testing.assert_array_equal(raw(toy, toy_x, "eigengradcam", 2, eigen_smooth=False),
+                                  raw(toy, toy_x, "hirescam", 2))
+
+
 def test_blank_activations_give_zeros():
     assert not bool(jnp.any(first_component(jnp.zeros((2, 3, 3, 4)))))
 

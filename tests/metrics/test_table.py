@@ -100,3 +100,52 @@ def test_random_metrics_draw_per_image_keys_whatever_the_batch(fixtures_dir, tmp
         assert draws[0] == draws[1] and draws[1] != draws[2] and len(set(draws[0])) == 3
     finally:
         del M.TABLE[row.name]
+
+
+def _map_power(batch: M.ImageBatch) -> dict:
+    """A throwaway metric with a knob of its own: the mean of map ** power."""
+    return {"map_power": jnp.mean(batch.maps ** batch.settings.power, axis=(1, 2))}
+
+
+def test_a_row_declares_its_own_setting_once(capsys):
+    from gigjax.cli import main
+    from gigjax.options import Option
+    from gigjax.validation import check_positive_number
+
+    power = Option(2.0, "map_power: exponent of the map", check=check_positive_number)
+    row = M.register_metric(M.Metric("map_power", "confidence", _map_power, M.Mean, "Map power", "lower",
+                                     "mean of map ** power", settings={"power": power}, default=False))
+    try:
+        assert M.declared_settings()["power"] is power
+        settings = Settings(metrics=("map_power",), power=3)
+        assert settings.power == 3.0 and settings.identity() == {"metrics": ["map_power"], "power": 3.0}
+        assert Settings(metrics=("map_power",)).power == 2.0                       # the declared default
+        maps = jnp.full((2, 4, 4), 0.5)
+        out = row.compute(M.ImageBatch(None, None, maps, None, None, None, None, settings))
+        np.testing.assert_allclose(out["map_power"], [0.125, 0.125])
+        with pytest.raises(GigjaxError, match="power must be a positive number, got 0"):
+            Settings(metrics=("map_power",), power=0)
+        with pytest.raises(SystemExit):
+            main(["evaluate", "--help"])
+        assert "--power POWER" in capsys.readouterr().out
+    finally:
+        del M.TABLE[row.name]
+    with pytest.raises(GigjaxError, match="unknown setting.*power"):
+        Settings(metrics=("deletion",), power=3)
+
+
+def test_a_setting_is_declared_by_one_row_only_and_memory_knobs_stay_out_of_the_identity():
+    from gigjax.options import Option
+
+    with pytest.raises(GigjaxError, match="setting\\(s\\) seed are already declared by other rows"):
+        M.register_metric(M.Metric("x", "confidence", _map_mean, M.Mean, "X", "higher", "x",
+                                   settings={"seed": Option(1, "another seed")}))
+    with pytest.raises(GigjaxError, match="no row declares setting\\(s\\) nonesuch"):
+        M.Metric("x", "confidence", _map_mean, M.Mean, "X", "higher", "x", settings=("nonesuch",))
+    with pytest.raises(GigjaxError, match="settings must map each setting's name to its gigjax.options.Option"):
+        M.Metric("x", "confidence", _map_mean, M.Mean, "X", "higher", "x", settings={"seed": 3})
+    assert "x" not in M.TABLE
+    small, large = Settings(metrics=("deletion",), curve_chunk=2), Settings(metrics=("deletion",), curve_chunk=16)
+    assert small != large and small.identity() == large.identity() == {"metrics": ["deletion"],
+                                                                       "pixels_per_step": 224}
+    assert hash(small) == hash(Settings(metrics=("deletion",), curve_chunk=2))
