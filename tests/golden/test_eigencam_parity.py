@@ -6,22 +6,20 @@ pytorch-grad-cam leaves the SVD's sign arbitrary; gigjax fixes it (v₁ along th
 the raw projections are compared up to one global sign, relative to the map's largest value: ≤ 1e-3.
 """
 
-import os
-
 import jax
 import numpy as np
 import pytest
 
 import gigjax
 
-GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "eigencam_lite0.npz")
+from golden_files import load_golden
+
 LAYER = "head/bn"
 
 
 @pytest.fixture(scope="module")
 def golden():
-    with np.load(GOLDEN) as data:
-        return {k: data[k] for k in data.files}
+    return load_golden("eigencam_lite0.npz")
 
 
 @pytest.fixture(scope="module")

@@ -8,22 +8,20 @@ Both normalise each map once more after resizing (ReLU → N → Up → N), so t
 exactly as ``gigjax.explain`` returns them. Tolerance: 1e-3 (issue 4).
 """
 
-import os
-
 import jax
 import numpy as np
 import pytest
 
 import gigjax
 
-GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gradcam_lite0.npz")
+from golden_files import load_golden
+
 GRADIENT_METHODS = ("gradcam", "gradcam_pp", "xgradcam", "layercam", "hirescam")
 
 
 @pytest.fixture(scope="module")
 def golden():
-    with np.load(GOLDEN) as data:
-        return {k: data[k] for k in data.files}
+    return load_golden("gradcam_lite0.npz")
 
 
 def reference(golden, key):

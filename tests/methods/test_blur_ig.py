@@ -4,8 +4,6 @@ tests/golden/make_blur_ig_pair.py with the same gradient function: gigjax's jitt
 the ReLU6 network's gradient jumps by up to 4 % when a blurred image moves by its float32 rounding,
 2e-7); completeness on the toy CNN; errors."""
 
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,12 +13,11 @@ import gigjax
 from gigjax.gaussian import gaussian_blur
 from gigjax.methods.blur_ig import blur_ig_attributions
 
-GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden", "blur_ig_pair.npz")
+from golden_files import load_golden
 
 
 def test_matches_pair_blur_ig_on_lite0(lite0, chelsea):
-    with np.load(GOLDEN) as data:
-        golden = {k: data[k] for k in data.files}
+    golden = load_golden("blur_ig_pair.npz")
     size = golden["attribution"].shape[0]
     x = jax.image.resize(lite0.preprocess(chelsea), (1, size, size, 3), method="bilinear", antialias=True)
     assert abs(float(jnp.sum(x)) - float(golden["input_sum"])) < 1e-2

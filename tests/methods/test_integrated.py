@@ -6,8 +6,6 @@ use EfficientNet-Lite0 on scikit-image's chelsea at 64×64 (small and fast; the 
 
 from __future__ import annotations
 
-import pathlib
-
 import chex
 import jax
 import jax.numpy as jnp
@@ -19,8 +17,7 @@ from gigjax import GigjaxError
 from gigjax.methods import integrated as I
 
 from toy_model import make_toy_model, toy_batch
-
-GOLDEN = pathlib.Path(__file__).parents[1] / "golden"
+from golden_files import load_golden
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +190,7 @@ def test_guided_ig_matches_pair_on_lite0(lite0, small_chelsea):
     """
     from golden.make_guided_ig_pair import float64_model
 
-    g = np.load(GOLDEN / "guided_ig_pair.npz")
+    g = load_golden("guided_ig_pair.npz")
     np.testing.assert_allclose(float(jnp.sum(small_chelsea)), float(g["input_sum"]), rtol=1e-6)
     with jax.enable_x64(True):
         x = jnp.asarray(small_chelsea, jnp.float64)

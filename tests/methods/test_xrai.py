@@ -4,7 +4,6 @@ attribution (Spearman ≥ 0.99 of the maps); the greedy selection against a plai
 the optional-dependency error."""
 
 import hashlib
-import os
 
 import jax
 import jax.numpy as jnp
@@ -16,7 +15,7 @@ import gigjax
 from gigjax import segments
 from gigjax.methods.xrai import base_attribution, xrai_map
 
-GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden", "xrai_pair.npz")
+from golden_files import load_golden
 
 
 def numpy_xrai(attr, masks, min_pixel_diff):
@@ -53,8 +52,7 @@ def test_greedy_selection_matches_a_numpy_loop():
 
 @pytest.fixture(scope="module")
 def golden():
-    with np.load(GOLDEN) as data:
-        return {k: data[k] for k in data.files}
+    return load_golden("xrai_pair.npz")
 
 
 @pytest.fixture(scope="module")

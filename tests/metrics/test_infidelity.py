@@ -3,8 +3,6 @@ made once by tests/golden/make_captum_metric_golden.py), and per-image keys (bat
 
 from __future__ import annotations
 
-import os
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -14,7 +12,7 @@ import pytest
 from gigjax.metrics.infidelity import infidelity_of, infidelity_score
 from gigjax.models import Model, ModelCard
 
-GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden", "captum_metrics.npz")
+from golden_files import load_golden
 
 
 class FlatLinear(nn.Module):
@@ -27,8 +25,7 @@ class FlatLinear(nn.Module):
 
 @pytest.fixture(scope="module")
 def golden():
-    with np.load(GOLDEN) as data:
-        return {k: data[k] for k in data.files}
+    return load_golden("captum_metrics.npz")
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@ made once by tests/golden/make_road_metric_golden.py, imputation noise 0), and i
 
 from __future__ import annotations
 
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,16 +10,14 @@ import pytest
 
 from gigjax.metrics.road import PERCENTILES, impute, removal_mask, road_curve
 
-GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden")
+from golden_files import load_golden
 
 
 @pytest.fixture(scope="module")
 def golden():
-    with np.load(os.path.join(GOLDEN, "road_lite0.npz")) as road, \
-            np.load(os.path.join(GOLDEN, "gradcam_lite0.npz")) as cams:
-        out = {k: road[k] for k in road.files}
-        out["cam"] = (np.cumsum(cams["gradcam"].astype(np.int64), axis=1) / 32767.0).astype(np.float32)
-        out["class"] = int(cams["class_index"])
+    out, cams = load_golden("road_lite0.npz"), load_golden("gradcam_lite0.npz")
+    out["cam"] = (np.cumsum(cams["gradcam"].astype(np.int64), axis=1) / 32767.0).astype(np.float32)
+    out["class"] = int(cams["class_index"])
     return out
 
 

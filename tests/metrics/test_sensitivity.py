@@ -3,20 +3,18 @@ tests/golden/make_captum_metric_golden.py), the zero-explanation rule, and the r
 
 from __future__ import annotations
 
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from gigjax.metrics.sensitivity import sensitivity_max, sensitivity_max_of, uniform_perturbations
 
-GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden", "captum_metrics.npz")
+from golden_files import load_golden
 
 
 def test_sensitivity_max_matches_captum_given_the_same_perturbations():
-    with np.load(GOLDEN) as g:
-        x, v, noise, expected = g["x"], g["v"], g["sensitivity_noise"], g["sensitivity"]
+    g = load_golden("captum_metrics.npz")
+    x, v, noise, expected = g["x"], g["v"], g["sensitivity_noise"], g["sensitivity"]
     explain = lambda x: jnp.sum(x * v, axis=-1) ** 2  # noqa: E731 — the golden's explanation function
     ours = jax.jit(lambda x, n: sensitivity_max_of(explain, x, explain(x), n))(x, noise)
     np.testing.assert_allclose(np.asarray(ours), expected, rtol=1e-4)

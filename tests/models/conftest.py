@@ -8,7 +8,7 @@ import pathlib
 import numpy as np
 import pytest
 
-GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "golden"
+from golden_files import GOLDEN, load_golden
 
 
 @pytest.fixture(scope="session")
@@ -23,11 +23,6 @@ def numpy_weights():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def load_golden(name: str) -> dict[str, np.ndarray]:
-    with np.load(GOLDEN / name) as data:
-        return {k: data[k] for k in data.files}
 
 
 @pytest.fixture(scope="session")

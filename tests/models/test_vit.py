@@ -9,8 +9,6 @@ of weights are regenerated here without torch, written as ``.safetensors`` and l
 
 from __future__ import annotations
 
-import pathlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -20,13 +18,12 @@ import gigjax
 from gigjax.models import architectures, convert, vit, zoo
 from gigjax.models.torch_checkpoint import load_state_dict
 
-GOLDEN = pathlib.Path(__file__).resolve().parents[1] / "golden"
+from golden_files import GOLDEN, load_golden
 
 
 @pytest.fixture(scope="module")
 def vit_golden() -> dict[str, np.ndarray]:
-    with np.load(GOLDEN / "vit_random.npz") as data:
-        return {k: data[k] for k in data.files}
+    return load_golden("vit_random.npz")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import pathlib
 
 import chex
 import jax
@@ -15,7 +14,7 @@ from gigjax import GigjaxError
 from gigjax.paths import guided_path, guided_step, straight_path
 from gigjax.paths.guided import check_guided
 
-GOLDEN = pathlib.Path(__file__).parents[1] / "golden"
+from golden_files import load_golden
 
 
 def _input_term(g, step):
@@ -85,7 +84,7 @@ def _tied_gradient(v, a, kink):
 def test_exact_ties_match_pair():
     """A golden from PAIR's own loop (tests/golden/make_guided_ig_pair.py) on a function whose
     gradient has many exact ties, where one-sort-per-step without tie handling differs."""
-    g = np.load(GOLDEN / "guided_ig_pair_ties.npz")
+    g = load_golden("guided_ig_pair_ties.npz")
     a, kink = tuple(g["a"].tolist()), float(g["kink"])
     grad = functools.partial(_tied_gradient, a=a, kink=kink)
     kw = dict(steps=int(g["steps"]), fraction=float(g["fraction"]), max_dist=float(g["max_dist"]))
