@@ -11,9 +11,9 @@ machine PyTorch's OpenMP pool degrades badly, and the comparison should not prof
 Another column times the same JAX model with its depthwise convolutions computed by XLA's grouped
 convolution (``lax.conv_general_dilated(..., feature_group_count=C)``), swapped in with
 ``flax.linen.intercept_methods``: XLA's CPU backend runs grouped convolutions, and above all their
-gradients, on a slow path, which is why :func:`gigjax.models.layers.depthwise_conv` is a sum of k²
+gradients, on a slow path, which is why :func:`gigjax.models.depthwise.depthwise_conv` is a sum of k²
 shifted, channel-scaled windows with a custom VJP of the same form (algebraically identical; the Δ
-columns check it here, tests/models/test_layers.py against XLA's convolution).
+columns check it here, tests/models/test_depthwise.py against XLA's convolution).
 
 Run (needs the ``bench`` extra: ``pip install -e '.[bench]'``)::
 

@@ -20,7 +20,8 @@ import flax.linen as nn
 import jax
 
 from gigjax.models import convert
-from gigjax.models.layers import Conv2d, Dense, DepthwiseConv2d, batch_norm, global_average_pool, relu6
+from gigjax.models.depthwise import DepthwiseConv2d
+from gigjax.models.layers import Conv2d, Dense, batch_norm, global_average_pool, relu6
 from gigjax.models.relevance_plan import Conv, Plan, Residual
 
 BN_EPS = 1e-3
