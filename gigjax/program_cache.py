@@ -38,6 +38,7 @@ import jax
 import jax.export
 
 from gigjax.errors import GigjaxError
+from gigjax.memo import memoised
 from gigjax.files import write_cache_file
 from gigjax.numerics import abstract_type
 
@@ -102,11 +103,8 @@ def call(folder: str | None, key: str, fn: Callable, *args: Any) -> Any:
     leaves, treedef = jax.tree_util.tree_flatten(args)
     types = tuple(_leaf_type(leaf) for leaf in leaves)
     memo = (folder, key, treedef, types)  # ``key`` fixes ``fn``: a new closure of the same key is the same
-    if memo not in _RUNNERS:
-        _RUNNERS[memo] = _runner(folder, key, fn, treedef, types)
-        while len(_RUNNERS) > _MEMO_SIZE:
-            del _RUNNERS[next(iter(_RUNNERS))]  # the oldest
-    return _RUNNERS[memo](*leaves)
+    run = memoised(_RUNNERS, memo, lambda: _runner(folder, key, fn, treedef, types), _MEMO_SIZE)
+    return run(*leaves)
 
 
 _MEMO_SIZE = 64

@@ -34,6 +34,7 @@ import jax
 
 from gigjax import tokens
 from gigjax.errors import GigjaxError
+from gigjax.memo import memoised
 from gigjax.model_kinds import kind_of
 from gigjax.numerics import abstract_type
 from gigjax.model_kinds.linen import module_path
@@ -245,11 +246,7 @@ def abstract(what: Any, trace: Callable[[], Any], model: Model, x: Any) -> Any:
         hash(key)
     except TypeError:  # a leaf that is neither an array nor hashable
         return trace()
-    if key not in _ABSTRACT:
-        _ABSTRACT[key] = trace()
-        while len(_ABSTRACT) > _ABSTRACT_MEMO_SIZE:
-            del _ABSTRACT[next(iter(_ABSTRACT))]  # the oldest
-    return _ABSTRACT[key]
+    return memoised(_ABSTRACT, key, trace, _ABSTRACT_MEMO_SIZE)
 
 
 def parameters(model: Model, layer: str) -> dict | None:
