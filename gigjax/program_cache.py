@@ -38,8 +38,8 @@ import jax
 import jax.export
 
 from gigjax.errors import GigjaxError
-from gigjax.memo import memoised
 from gigjax.files import write_cache_file
+from gigjax.memo import memoised
 from gigjax.numerics import abstract_type
 
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")  # a card's functions print their address: keep their name

@@ -5,11 +5,11 @@ Padding is always explicit: ``Conv2d`` takes symmetric torch-style padding, and
 convolution of an even input) for the TF-ported EfficientNet-Lite. Flax's own ``padding='SAME'`` is
 never used, so a torchvision checkpoint gives torchvision's numbers.
 
-The parameters of the zoo's own layers (``Conv2d``, ``Dense``, ``BatchNorm``; and
-:class:`gigjax.models.depthwise.DepthwiseConv2d`)
-are read with :func:`param`, which skips Flax's check on every ``apply`` (a ``jax.eval_shape`` of the
-initializer per parameter: ~30 % of the time JAX takes to trace Lite0, paid again by every explainer
-and metric that traces the model) and checks the shape directly instead. ``Dense`` and ``BatchNorm``
+The parameters of the zoo's own layers (``Conv2d``, ``Dense``, ``BatchNorm`` here, and
+:class:`gigjax.models.depthwise.DepthwiseConv2d`) are read with :func:`param`, which skips Flax's
+check on every ``apply`` (a ``jax.eval_shape`` of the initializer per parameter: ~30 % of the time
+JAX takes to trace Lite0, paid again by every explainer and metric that traces the model) and checks
+the shape directly instead. ``Dense`` and ``BatchNorm``
 hold Flax's ``nn.Dense`` / ``nn.BatchNorm`` variables (``kernel``/``bias``; ``scale``/``bias`` and
 ``batch_stats`` ``mean``/``var``) and compute what they compute, operation for operation.
 """

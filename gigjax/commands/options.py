@@ -54,17 +54,21 @@ def _declared_by_methods(name: str) -> str:
     return "".join(f"; {m}: {_text(d)}" for m, d in own)
 
 
+def _add_flag(group, name: str, option: Option, default_text: str) -> None:
+    """``--NAME`` (and the option's extra spellings) for one declared option: typed by it or limited to
+    its choices, defaulting to its default, with its doc and ``default_text`` as the help."""
+    spec = _flag(option)
+    if option.choices is not None:
+        spec["choices"] = option.choices
+    group.add_argument(f"--{name.replace('_', '-')}", *option.flags, dest=name, default=option.default,
+                       help=_escape(f"{option.doc} (default: {default_text})"), **spec)
+
+
 def add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("post-processing (all methods)")
     for name, option in POSTPROCESSING.items():
-        if not option.cli:
-            continue
-        spec = _flag(option)
-        if option.choices is not None:
-            spec["choices"] = option.choices
-        default = _text(option.default) + _declared_by_methods(name)
-        g.add_argument(f"--{name.replace('_', '-')}", dest=name, default=option.default,
-                       help=_escape(f"{option.doc} (default: {default})"), **spec)
+        if option.cli:
+            _add_flag(g, name, option, _text(option.default) + _declared_by_methods(name))
 
 
 def _method_help(takers: dict[str, Option], show_choices: bool) -> str:
@@ -109,11 +113,7 @@ def add_setting_arguments(group) -> None:
     """One ``--NAME`` flag (and its declared extra spellings) per evaluation setting the metric table
     declares (:func:`gigjax.metrics.declared_settings`), with its doc and default."""
     for name, option in declared_settings().items():
-        spec = _flag(option)
-        if option.choices is not None:
-            spec["choices"] = option.choices
-        group.add_argument(f"--{name.replace('_', '-')}", *option.flags, dest=name, default=option.default,
-                           help=_escape(f"{option.doc} (default: {_text(option.default)})"), **spec)
+        _add_flag(group, name, option, _text(option.default))
 
 
 def setting_values(args: argparse.Namespace) -> dict:
